@@ -1,0 +1,88 @@
+// matmul(X, W): X (..., K) times W (K, N). When it feeds an element-wise expression of its
+// own shape, the GEMM runs that expression in its epilogue (bias, activation, anything).
+#pragma once
+
+#include "lamina/expr/node.hpp"
+#include "lamina/kernels/gemm.hpp"
+
+namespace lamina {
+
+namespace detail {
+template <class T, class E>
+T const* materialize(E& e, workspace& ws);
+}  // namespace detail
+
+/// Readable rejection: "matmul<left (batch, 7), right (5, 3)>::needs_left_columns<7>::to_equal_right_rows<5>".
+template <class Left, class Right>
+struct matmul_shapes {
+    template <std::size_t K>
+    struct left_columns {
+        template <std::size_t R>
+        static constexpr bool must_equal_right_rows = K == R;
+    };
+};
+
+template <class A, class B>
+struct matmul_expr : expr_base<matmul_expr<A, B>> {
+    using value_type = typename A::value_type;
+    using SA = typename A::shape_type;
+    using SB = typename B::shape_type;
+    static_assert(SA::rank >= 1, "lamina::matmul: the left operand must have at least one axis");
+    static_assert(SB::rank == 2 && !SB::dynamic, "lamina::matmul: the right operand must be a static matrix (K, N)");
+    static constexpr std::size_t K = SA::cols;
+    static constexpr std::size_t N = SB::extents[1];
+    static_assert(matmul_shapes<SA, SB>::template left_columns<K>::template must_equal_right_rows<SB::extents[0]>,
+                  "lamina::matmul: the left operand's last extent must equal the right operand's first");
+    static_assert(std::is_same_v<value_type, typename B::value_type>,
+                  "lamina::matmul: both operands must have the same value type");
+    using shape_type = concat_t<drop_last_t<SA>, shape<N>>;
+    static constexpr int matmuls = A::matmuls + B::matmuls + 1;
+    static constexpr bool fusable = matmuls == 1;
+    static constexpr bool flat = true;
+
+    A a;
+    B b;
+    value_type const* pa = nullptr;
+    value_type const* pb = nullptr;
+    value_type* out = nullptr;
+    detail::workspace* ws_ = nullptr;
+
+    matmul_expr(A x, B y) : a(std::move(x)), b(std::move(y)) {}
+    std::size_t batch() const noexcept { return a.batch(); }
+    std::size_t rows() const noexcept { return SA::rows(a.batch()); }
+
+    void prepare(detail::workspace& ws, bool defer) {
+        ws_ = &ws;
+        pa = detail::materialize<value_type>(a, ws);
+        pb = detail::materialize<value_type>(b, ws);
+        if (!defer) {
+            out = ws.alloc<value_type>(shape_type::size(batch()));
+            kernels::identity_epilogue id;
+            run(out, id);
+        }
+    }
+    /// Runs the GEMM into c, passing every tile through epi (see kernels::gemm).
+    template <class Epi>
+    void run(value_type* c, Epi& epi) const {
+        kernels::gemm<K, N>(pa, rows(), pb, c, epi, *ws_);
+    }
+    template <class V, class Ctx>
+    V get(Ctx const& c, std::size_t r, std::size_t j) const noexcept {
+        if constexpr (detail::is_epi_for<Ctx, V>) return c.acc;
+        else return detail::load<V>(out + r * N + j);
+    }
+    template <class F>
+    void visit_fused(F&& f) const {
+        f(*this);
+    }
+};
+
+/// Matrix product of X (..., K) and W (K, N) (torch.matmul for a 2-D right operand).
+template <operand X, operand Y>
+auto matmul(X&& x, Y&& y) {
+    auto a = as_expr(std::forward<X>(x));
+    auto b = as_expr(std::forward<Y>(y));
+    return matmul_expr<decltype(a), decltype(b)>(std::move(a), std::move(b));
+}
+
+}  // namespace lamina

@@ -1,0 +1,143 @@
+// Reductions: sum and mean over all elements or over one axis.
+#pragma once
+
+#include "lamina/expr/node.hpp"
+#include "lamina/kernels/reduce.hpp"
+
+namespace lamina {
+
+/// Selects an axis; negative counts from the end (axis<-1> is the last).
+template <int A>
+struct axis_t {};
+template <int A>
+inline constexpr axis_t<A> axis{};
+/// Keeps the reduced axis with extent 1, so the result broadcasts against the input.
+inline constexpr struct keepdim_t {
+} keepdim{};
+
+namespace ops {
+struct sum_op {
+    static constexpr bool mean = false;
+};
+struct mean_op {
+    static constexpr bool mean = true;
+};
+}  // namespace ops
+
+/// A reduction over every element; its value is computed before the consumer's fused loop.
+template <class Op, class A>
+struct reduce_all : expr_base<reduce_all<Op, A>> {
+    using value_type = typename A::value_type;
+    using shape_type = shape<>;
+    static constexpr int matmuls = A::matmuls;
+    static constexpr bool fusable = false;
+    static constexpr bool flat = true;
+    A a;
+    value_type v{};
+
+    explicit reduce_all(A x) : a(std::move(x)) {}
+    std::size_t batch() const noexcept { return 1; }
+    void prepare(detail::workspace& ws, bool) {
+        double s = [&] {
+            if constexpr (requires { a.known_sum; })
+                if (a.known_sum) return *a.known_sum;  // the producer summed while storing
+            a.prepare(ws, false);
+            return kernels::sum_all(a);
+        }();
+        if constexpr (Op::mean) s /= static_cast<double>(A::shape_type::size(a.batch()));
+        v = static_cast<value_type>(s);
+    }
+    template <class V, class Ctx>
+    V get(Ctx const&, std::size_t, std::size_t) const noexcept {
+        return V(v);
+    }
+};
+
+namespace detail {
+
+template <class S, std::size_t Axis, bool Keep>
+struct reduced_shape {
+    template <std::size_t... I>
+    static auto make(std::index_sequence<I...>) {
+        if constexpr (Keep) return shape<(I == Axis ? 1 : S::extents[I])...>{};
+        else return shape<S::extents[I < Axis ? I : I + 1]...>{};
+    }
+    using type = decltype(make(std::make_index_sequence<Keep ? S::rank : S::rank - 1>{}));
+};
+
+template <class S, int A>
+constexpr std::size_t normalize_axis() {
+    constexpr int r = static_cast<int>(S::rank);
+    static_assert(A < r && A >= -r, "lamina: the reduction axis is out of range for the operand's rank");
+    return static_cast<std::size_t>(A < 0 ? A + r : A);
+}
+
+}  // namespace detail
+
+/// A reduction over one axis; the result lives in the evaluation's workspace.
+template <class Op, std::size_t Axis, bool Keep, class A>
+struct reduce_axis : expr_base<reduce_axis<Op, Axis, Keep, A>> {
+    using value_type = typename A::value_type;
+    using SA = typename A::shape_type;
+    using shape_type = typename detail::reduced_shape<SA, Axis, Keep>::type;
+    static constexpr int matmuls = A::matmuls;
+    static constexpr bool fusable = false;
+    static constexpr bool flat = true;
+    A a;
+    value_type* out = nullptr;
+
+    explicit reduce_axis(A x) : a(std::move(x)) {}
+    std::size_t batch() const noexcept { return Axis == 0 ? shape_type::batch_of(0) : a.batch(); }
+    void prepare(detail::workspace& ws, bool) {
+        a.prepare(ws, false);
+        std::size_t const n = shape_type::size(batch());
+        out = ws.alloc<value_type>(n);
+        kernels::sum_axis<Axis>(a, out);
+        if constexpr (Op::mean) {
+            value_type const k = static_cast<value_type>(SA::runtime_extents(a.batch())[Axis]);
+            for (std::size_t i = 0; i < n; ++i) out[i] /= k;
+        }
+    }
+    template <class V, class Ctx>
+    V get(Ctx const&, std::size_t r, std::size_t j) const noexcept {
+        return detail::load<V>(out + r * shape_type::cols + j);
+    }
+};
+
+template <operand X>
+auto sum(X&& x) {
+    auto a = as_expr(std::forward<X>(x));
+    return reduce_all<ops::sum_op, decltype(a)>(std::move(a));
+}
+/// The mean over every element, batch included (torch's X.mean()).
+template <operand X>
+auto mean(X&& x) {
+    auto a = as_expr(std::forward<X>(x));
+    return reduce_all<ops::mean_op, decltype(a)>(std::move(a));
+}
+template <operand X, int A>
+auto sum(X&& x, axis_t<A>) {
+    auto a = as_expr(std::forward<X>(x));
+    return reduce_axis<ops::sum_op, detail::normalize_axis<typename decltype(a)::shape_type, A>(), false,
+                       decltype(a)>(std::move(a));
+}
+template <operand X, int A>
+auto sum(X&& x, axis_t<A>, keepdim_t) {
+    auto a = as_expr(std::forward<X>(x));
+    return reduce_axis<ops::sum_op, detail::normalize_axis<typename decltype(a)::shape_type, A>(), true,
+                       decltype(a)>(std::move(a));
+}
+template <operand X, int A>
+auto mean(X&& x, axis_t<A>) {
+    auto a = as_expr(std::forward<X>(x));
+    return reduce_axis<ops::mean_op, detail::normalize_axis<typename decltype(a)::shape_type, A>(), false,
+                       decltype(a)>(std::move(a));
+}
+template <operand X, int A>
+auto mean(X&& x, axis_t<A>, keepdim_t) {
+    auto a = as_expr(std::forward<X>(x));
+    return reduce_axis<ops::mean_op, detail::normalize_axis<typename decltype(a)::shape_type, A>(), true,
+                       decltype(a)>(std::move(a));
+}
+
+}  // namespace lamina

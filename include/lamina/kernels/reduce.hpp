@@ -1,0 +1,107 @@
+// Reductions over an expression without materializing it; and their scalar twins.
+#pragma once
+
+#include <cstddef>
+
+#include "lamina/expr/node.hpp"
+
+namespace lamina::kernels {
+
+/// The sum of every element of e: four xsimd accumulators per 4096-element block,
+/// blocks added in double (accurate to about one float rounding for 2^26 elements).
+template <class E>
+double sum_all(E const& e) {
+    using T = typename E::value_type;
+    using S = typename E::shape_type;
+    using V = detail::simd<T>;
+    constexpr std::size_t W = V::size;
+    detail::no_ctx c;
+    double total = 0;
+    if constexpr (E::flat) {
+        std::size_t const n = S::size(e.batch());
+        constexpr std::size_t block = 4096;
+        for (std::size_t b0 = 0; b0 < n; b0 += block) {
+            std::size_t const b1 = b0 + block < n ? b0 + block : n;
+            V a0(T(0)), a1(T(0)), a2(T(0)), a3(T(0));
+            std::size_t i = b0;
+            for (; i + 4 * W <= b1; i += 4 * W) {
+                a0 += e.template get<V>(c, 0, i);
+                a1 += e.template get<V>(c, 0, i + W);
+                a2 += e.template get<V>(c, 0, i + 2 * W);
+                a3 += e.template get<V>(c, 0, i + 3 * W);
+            }
+            for (; i + W <= b1; i += W) a0 += e.template get<V>(c, 0, i);
+            T tail = 0;
+            for (; i < b1; ++i) tail += e.template get<T>(c, 0, i);
+            total += static_cast<double>(xsimd::hadd((a0 + a1) + (a2 + a3))) + static_cast<double>(tail);
+        }
+    } else {
+        std::size_t const rows = S::rows(e.batch());
+        constexpr std::size_t C = S::cols;
+        for (std::size_t r = 0; r < rows; ++r) {
+            V a(T(0));
+            std::size_t j = 0;
+            for (; j + W <= C; j += W) a += e.template get<V>(c, r, j);
+            T tail = 0;
+            for (; j < C; ++j) tail += e.template get<T>(c, r, j);
+            total += static_cast<double>(xsimd::hadd(a)) + static_cast<double>(tail);
+        }
+    }
+    return total;
+}
+
+/// Sums e over axis A into out (shape: e's with axis A removed), row-wise with xsimd.
+template <std::size_t A, class E, class T>
+void sum_axis(E const& e, T* out) {
+    using S = typename E::shape_type;
+    using V = detail::simd<T>;
+    constexpr std::size_t W = V::size;
+    constexpr std::size_t C = S::cols;
+    detail::no_ctx c;
+    auto const ext = S::runtime_extents(e.batch());
+    if constexpr (A == S::rank - 1) {
+        std::size_t const rows = S::rows(e.batch());
+        for (std::size_t r = 0; r < rows; ++r) {
+            V a(T(0));
+            std::size_t j = 0;
+            for (; j + W <= C; j += W) a += e.template get<V>(c, r, j);
+            T s = xsimd::hadd(a);
+            for (; j < C; ++j) s += e.template get<T>(c, r, j);
+            out[r] = s;
+        }
+    } else {
+        std::size_t outer = 1, inner_rows = 1;
+        for (std::size_t d = 0; d < A; ++d) outer *= ext[d];
+        for (std::size_t d = A + 1; d + 1 < S::rank; ++d) inner_rows *= ext[d];
+        std::size_t const n = ext[A];
+        for (std::size_t o = 0; o < outer; ++o)
+            for (std::size_t ir = 0; ir < inner_rows; ++ir) {
+                T* dst = out + (o * inner_rows + ir) * C;
+                std::size_t j = 0;
+                for (; j + W <= C; j += W) {
+                    V a(T(0));
+                    for (std::size_t k = 0; k < n; ++k) a += e.template get<V>(c, (o * n + k) * inner_rows + ir, j);
+                    a.store_unaligned(dst + j);
+                }
+                for (; j < C; ++j) {
+                    T s = 0;
+                    for (std::size_t k = 0; k < n; ++k) s += e.template get<T>(c, (o * n + k) * inner_rows + ir, j);
+                    dst[j] = s;
+                }
+            }
+    }
+}
+
+/// Scalar twin of sum_all (double accumulator).
+template <class E>
+double sum_all_scalar(E const& e) {
+    using T = typename E::value_type;
+    using S = typename E::shape_type;
+    detail::no_ctx c;
+    double s = 0;
+    for (std::size_t r = 0; r < S::rows(e.batch()); ++r)
+        for (std::size_t j = 0; j < S::cols; ++j) s += e.template get<T>(c, r, j);
+    return s;
+}
+
+}  // namespace lamina::kernels

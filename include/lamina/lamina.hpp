@@ -1,0 +1,18 @@
+// lamina: custom neural-network layers as expressions, fused into SIMD loops.
+#pragma once
+
+#include "lamina/error.hpp"
+#include "lamina/expr/elementwise.hpp"
+#include "lamina/expr/eval.hpp"
+#include "lamina/expr/matmul.hpp"
+#include "lamina/expr/node.hpp"
+#include "lamina/expr/reduce.hpp"
+#include "lamina/layer.hpp"
+#include "lamina/layers/activation.hpp"
+#include "lamina/layers/centered.hpp"
+#include "lamina/layers/dense.hpp"
+#include "lamina/params.hpp"
+#include "lamina/random.hpp"
+#include "lamina/sequential.hpp"
+#include "lamina/shape.hpp"
+#include "lamina/tensor.hpp"

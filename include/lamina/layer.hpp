@@ -1,0 +1,69 @@
+// What a layer is, and how a layer with a deferred input width gets built.
+#pragma once
+
+#include <cstddef>
+#include <type_traits>
+
+#include "lamina/expr/node.hpp"
+#include "lamina/shape.hpp"
+
+namespace lamina {
+
+/// Marks the input leaf a Sequential hands each layer.
+struct input_tag {};
+
+/// A layer whose parameters depend on its input width declares `template <std::size_t In>
+/// struct build`; this is that layer built for In input features, as Keras' build(input_shape)
+/// makes it. Written by hand it states the width: built<MyDense<3>, 5> is MyDense(3, in_units=5).
+template <class L, std::size_t In>
+struct built : L::template build<In> {
+    using spec = L;
+    static constexpr std::size_t in_features = In;
+};
+
+template <class L>
+concept deferred_layer = requires { typename L::template build<1>; };
+
+namespace detail {
+
+template <class L, class S>
+struct bind_layer {
+    using type = L;
+};
+template <deferred_layer L, class S>
+struct bind_layer<L, S> {
+    using type = built<L, S::cols>;
+};
+
+template <class L>
+struct spec_of {
+    using type = L;
+};
+template <class L>
+    requires requires { typename L::spec; }
+struct spec_of<L> {
+    using type = typename L::spec;
+};
+
+}  // namespace detail
+
+/// The concrete layer that sits after a producer of shape S (L itself unless deferred).
+template <class L, class S>
+using bind_t = typename detail::bind_layer<L, S>::type;
+
+/// The input a Sequential hands to a layer: a leaf of shape S.
+template <class T, class S>
+using input_leaf = leaf<T const, S, input_tag>;
+
+/// A layer for inputs of shape S: callable on them, giving an expression or a tensor.
+template <class L, class S, class T = float>
+concept LayerFor = requires(bind_t<L, S> const& l, input_leaf<T, S> const& x) {
+    { as_expr(l(x)) } -> expression;
+};
+
+/// The shape a layer produces from inputs of shape S.
+template <class L, class S, class T = float>
+using output_shape_t =
+    typename decltype(as_expr(std::declval<bind_t<L, S> const&>()(std::declval<input_leaf<T, S> const&>())))::shape_type;
+
+}  // namespace lamina

@@ -1,0 +1,30 @@
+// Fully connected layer: Activation(X·weight + bias), weight laid out (in_features, Units).
+#pragma once
+
+#include <boost/hana.hpp>
+
+#include "lamina/expr/elementwise.hpp"
+#include "lamina/expr/matmul.hpp"
+#include "lamina/layers/activation.hpp"
+#include "lamina/params.hpp"
+
+namespace lamina {
+
+/// Keras' Dense / PyTorch's Linear. The input width is inferred from the layer before it
+/// (build<In> is Keras' build(input_shape)); state it with built<Dense<3>, 5>.
+template <std::size_t Units, class Activation = Identity>
+struct Dense {
+    template <std::size_t In>
+    struct build {
+        BOOST_HANA_DEFINE_STRUCT(build,
+            (param<init::uniform_fan_in, In, Units>, weight),
+            (param<init::zeros, Units>, bias));
+
+        template <operand X>
+        auto operator()(X const& x) const {
+            return Activation{}(matmul(x, weight) + bias);
+        }
+    };
+};
+
+}  // namespace lamina

@@ -1,0 +1,396 @@
+// Sequential<Input<...>, Layers...>: shapes chained and checked at compile time, one flat pack.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <iomanip>
+#include <ostream>
+#include <sstream>
+#include <string>
+#include <utility>
+
+#include "lamina/detail/fixed_string.hpp"
+#include "lamina/detail/type_name.hpp"
+#include "lamina/detail/workspace.hpp"
+#include "lamina/expr/eval.hpp"
+#include "lamina/layer.hpp"
+#include "lamina/params.hpp"
+
+namespace lamina {
+
+/// The network's input: per-sample extents E..., a batch known at run time, value type T.
+template <class S, class T = float>
+struct InputOf {
+    using shape_type = S;
+    using value_type = T;
+};
+template <std::size_t... E>
+struct Input : InputOf<shape<dyn, E...>, float> {};
+
+/// Compile-time diagnostics read as sentences, e.g.
+/// layer<1, MyDense<3>>::expects_input_features<5>::but_layer<0, Dense<7>>::produces<7>.
+template <std::size_t Index, class Layer>
+struct layer {
+    template <std::size_t Expected>
+    struct expects_input_features {
+        template <std::size_t Given>
+        static constexpr bool but_the_input_has = Expected == Given;
+        template <std::size_t Prev, class PrevLayer>
+        struct but_layer {
+            template <std::size_t Given>
+            static constexpr bool produces = Expected == Given;
+        };
+    };
+    template <class InputShape>
+    struct cannot_be_called {
+        static constexpr bool on_inputs_of_shape = false;
+    };
+};
+
+namespace detail {
+
+template <class... T>
+struct type_list {};
+template <class T, class L>
+struct prepend;
+template <class T, class... U>
+struct prepend<T, type_list<U...>> {
+    using type = type_list<T, U...>;
+};
+template <std::size_t I, class L>
+struct at;
+template <std::size_t I, class T, class... U>
+struct at<I, type_list<T, U...>> : at<I - 1, type_list<U...>> {};
+template <class T, class... U>
+struct at<0, type_list<T, U...>> {
+    using type = T;
+};
+
+template <class S, std::size_t C>
+using with_cols = concat_t<drop_last_t<S>, shape<C>>;
+
+template <class L>
+constexpr std::size_t in_features_of() {
+    if constexpr (requires { L::in_features; }) return L::in_features;
+    else return 0;
+}
+
+// One link of the chain. A mismatched or uncallable layer still yields a shape (as if given
+// what it expects) so that the only error is the Sequential's own sentence.
+template <class T, class S, class L>
+struct link {
+    using concrete = bind_t<L, S>;
+    static constexpr std::size_t expects = in_features_of<concrete>();
+    static constexpr bool width_ok = expects == 0 || expects == S::cols;
+    using in = std::conditional_t<width_ok, S, with_cols<S, expects == 0 ? 1 : expects>>;
+    static constexpr bool callable = LayerFor<concrete, in, T>;
+    template <bool C = callable>
+    static auto out_of() {
+        if constexpr (C) return output_shape_t<concrete, in, T>{};
+        else return in{};
+    }
+    using out = decltype(out_of());
+};
+
+template <class T, class S, class... Ls>
+struct chain {
+    using layers = type_list<>;
+    using ins = type_list<>;
+    using outs = type_list<>;
+    using out = S;
+};
+template <class T, class S, class L, class... R>
+struct chain<T, S, L, R...> {
+    using lk = link<T, S, L>;
+    using rest = chain<T, typename lk::out, R...>;
+    using layers = typename prepend<typename lk::concrete, typename rest::layers>::type;
+    using ins = typename prepend<S, typename rest::ins>::type;
+    using outs = typename prepend<typename lk::out, typename rest::outs>::type;
+    using out = typename rest::out;
+};
+
+// A flat tuple: stateless layers take no space.
+template <std::size_t I, class T>
+struct box {
+    [[no_unique_address]] T value;
+};
+template <class Seq, class... T>
+struct flat_tuple;
+template <std::size_t... I, class... T>
+struct flat_tuple<std::index_sequence<I...>, T...> : box<I, T>... {};
+template <std::size_t I, class T>
+T& get_box(box<I, T>& b) noexcept {
+    return b.value;
+}
+template <std::size_t I, class T>
+T const& get_box(box<I, T> const& b) noexcept {
+    return b.value;
+}
+
+// Does a layer's expression take the sum (or mean) of all of its input? Then the layer
+// before it sums its output while storing it, and the consumer skips a pass.
+template <class E>
+struct totals_input : std::false_type {};
+template <class Op, class T, class S>
+struct totals_input<reduce_all<Op, leaf<T, S, input_tag>>> : std::true_type {};
+template <class Op, class A>
+struct totals_input<unary_expr<Op, A>> : totals_input<A> {};
+template <class Op, class A, class B>
+struct totals_input<binary_expr<Op, A, B>> : std::bool_constant<totals_input<A>::value || totals_input<B>::value> {};
+
+template <class L>
+std::string layer_name() {
+    if constexpr (requires { L::name; }) return std::string(L::name);
+    else {
+        std::string s = type_name<typename spec_of<L>::type>();
+        constexpr std::string_view dflt = ", Identity>";  // the default activation adds nothing
+        if (auto i = s.find(dflt); i != std::string::npos) s.erase(i, dflt.size() - 1);
+        return s;
+    }
+}
+
+}  // namespace detail
+
+/// A stack of layers applied in order. The first argument is the Input; every later layer's
+/// input width is inferred from the one before it, at compile time.
+template <class In, class... Ls>
+class Sequential {
+    using T = typename In::value_type;
+    using S0 = typename In::shape_type;
+    using chain = detail::chain<T, S0, Ls...>;
+    using seq = std::index_sequence_for<Ls...>;
+
+public:
+    static constexpr std::size_t size = sizeof...(Ls);
+    using value_type = T;
+    using input_shape = S0;
+    using output_shape = typename chain::out;
+    template <std::size_t I>
+    using layer_type = typename detail::at<I, typename chain::layers>::type;
+    template <std::size_t I>
+    using input_shape_of = typename detail::at<I, typename chain::ins>::type;
+    template <std::size_t I>
+    using output_shape_of = typename detail::at<I, typename chain::outs>::type;
+
+private:
+    template <std::size_t I>
+    static constexpr bool check() {
+        using lk = detail::link<T, input_shape_of<I>, typename detail::at<I, detail::type_list<Ls...>>::type>;
+        using spec = typename detail::spec_of<typename lk::concrete>::type;
+        if constexpr (!lk::width_ok) {
+            if constexpr (I == 0)
+                static_assert(layer<0, spec>::template expects_input_features<lk::expects>::template but_the_input_has<S0::cols>,
+                              "lamina::Sequential: the first layer expects a different input width than the Input gives");
+            else
+                static_assert(layer<I, spec>::template expects_input_features<lk::expects>::template but_layer<
+                                  I - 1, typename detail::spec_of<layer_type<I - 1>>::type>::template produces<input_shape_of<I>::cols>,
+                              "lamina::Sequential: a layer expects a different input width than the layer before it produces");
+        } else {
+            static_assert(layer<I, spec>::template cannot_be_called<typename lk::in>::on_inputs_of_shape || lk::callable,
+                          "lamina::Sequential: a layer cannot be called on what the layer before it produces");
+        }
+        return true;
+    }
+    static_assert([]<std::size_t... I>(std::index_sequence<I...>) { return (check<I>() && ...); }(seq{}));
+
+public:
+    Sequential() = default;
+
+    template <std::size_t I>
+    auto& layer_at() noexcept {
+        return detail::get_box<I>(layers_);
+    }
+    template <std::size_t I>
+    auto const& layer_at() const noexcept {
+        return detail::get_box<I>(layers_);
+    }
+
+    /// Runs every layer; returns a view of the output, valid until the next call.
+    template <operand X>
+    tensor_view<T const, output_shape> operator()(X const& x) {
+        using D = std::remove_cvref_t<decltype(as_expr(x))>;
+        using SX = typename D::shape_type;
+        static_assert(std::is_same_v<typename D::value_type, T>, "lamina::Sequential: the input's value type differs from the Input's");
+        static_assert(SX::rank == S0::rank, "lamina::Sequential: the input's rank differs from the Input's");
+        static_assert(layer<0, typename detail::spec_of<layer_type<0>>::type>::template expects_input_features<
+                          S0::cols>::template but_the_input_has<SX::cols>,
+                      "lamina::Sequential: the input's width differs from the Input's");
+        static_assert(std::is_same_v<SX, S0> || (S0::dynamic && !SX::dynamic &&
+                                                 std::is_same_v<sample_shape_t<SX>, sample_shape_t<S0>>),
+                      "lamina::Sequential: the input's per-sample shape differs from the Input's");
+        auto e = as_expr(x);
+        T const* p;
+        if constexpr (requires { e.data(); }) {
+            p = e.data();
+        } else {  // an unevaluated expression: evaluate it first
+            input_.resize(e.batch());
+            assign(input_.view(), e, ws_);
+            p = input_.data();
+        }
+        std::size_t const batch = S0::dynamic ? e.batch() : S0::batch_of(0);
+        run(p, batch, seq{});
+        return detail::get_box<size - 1>(outs_).view();
+    }
+
+    /// Calls f(name, param) for each parameter, named "0.weight", "0.bias", ... as in PyTorch.
+    template <class F>
+    void for_each_parameter(F&& f) {
+        walk_params(f, seq{});
+    }
+    template <class F>
+    void for_each_parameter(F&& f) const {
+        walk_params(f, seq{});
+    }
+    /// Re-initializes every parameter from its initializer (Gluon's force_reinit).
+    void initialize(generator& g = default_generator()) {
+        for_each_parameter([&](std::string_view, auto& p) { p.initialize(g); });
+    }
+
+    /// The per-layer workspace's size, for checking that repeated calls reuse memory.
+    std::size_t workspace_bytes() const noexcept { return ws_.capacity(); }
+
+private:
+    template <std::size_t... I>
+    void run(T const* p, std::size_t batch, std::index_sequence<I...>) {
+        T const* in[size + 1] = {p};
+        ((in[I + 1] = step<I>(in[I], batch)), ...);
+    }
+
+    template <std::size_t I>
+    T const* step(T const* in, std::size_t batch) {
+        using SI = input_shape_of<I>;
+        using SO = output_shape_of<I>;
+        double const* known = nullptr;
+        if constexpr (I > 0 && needs_total<I>()) known = &sums_[I - 1];
+        input_leaf<T, SI> x(in, SI::batch_of(batch), known);
+        auto e = as_expr(layer_at<I>()(x));
+        auto& out = detail::get_box<I>(outs_);
+        if constexpr (SO::dynamic) out.resize(e.batch());
+        ws_.reset();
+        if constexpr (next_needs_total<I>()) {
+            kernels::sum_sink<T> sink;
+            detail::evaluate(e, out.data(), ws_, sink);
+            sums_[I] = sink.total;
+        } else {
+            kernels::no_sink sink;
+            detail::evaluate(e, out.data(), ws_, sink);
+        }
+        return out.data();
+    }
+
+    template <std::size_t I>
+    static constexpr bool next_needs_total() {
+        if constexpr (I + 1 < size) return needs_total<I + 1>();
+        else return false;
+    }
+    template <std::size_t I>
+    static constexpr bool needs_total() {
+        using E = decltype(as_expr(std::declval<layer_type<I> const&>()(std::declval<input_leaf<T, input_shape_of<I>> const&>())));
+        return detail::totals_input<E>::value;
+    }
+
+    template <class F, std::size_t... I>
+    void walk_params(F& f, std::index_sequence<I...>) {
+        (detail::walk(layer_at<I>(), std::to_string(I) + ".", f), ...);
+    }
+    template <class F, std::size_t... I>
+    void walk_params(F& f, std::index_sequence<I...>) const {
+        (detail::walk(layer_at<I>(), std::to_string(I) + ".", f), ...);
+    }
+
+    template <std::size_t... I>
+    static auto make_layers(std::index_sequence<I...>) -> detail::flat_tuple<seq, layer_type<I>...>;
+    template <std::size_t... I>
+    static auto make_outs(std::index_sequence<I...>) -> detail::flat_tuple<seq, tensor<T, output_shape_of<I>>...>;
+
+    decltype(make_layers(seq{})) layers_{};
+    decltype(make_outs(seq{})) outs_{};
+    std::array<double, size> sums_{};
+    tensor<T, S0> input_{};
+    detail::workspace ws_;
+};
+
+/// The I-th layer of a net.
+template <std::size_t I, class In, class... Ls>
+auto& get(Sequential<In, Ls...>& net) noexcept {
+    return net.template layer_at<I>();
+}
+template <std::size_t I, class In, class... Ls>
+auto const& get(Sequential<In, Ls...> const& net) noexcept {
+    return net.template layer_at<I>();
+}
+
+namespace detail {
+
+template <class L>
+constexpr auto member_names() {
+    return boost::hana::unpack(boost::hana::accessors<L>(), [](auto... p) {
+        return std::array<std::string_view, sizeof...(p)>{std::string_view(boost::hana::to<char const*>(boost::hana::first(p)))...};
+    });
+}
+
+template <class L, std::string_view const& Path, std::size_t Pos>
+auto& member_at(auto& l) {
+    constexpr std::string_view rest = Path.substr(Pos);
+    constexpr std::size_t dot = rest.find('.');
+    constexpr std::string_view head = rest.substr(0, dot);
+    constexpr auto names = member_names<L>();
+    constexpr std::size_t k = [&] {
+        for (std::size_t i = 0; i < names.size(); ++i)
+            if (names[i] == head) return i;
+        return names.size();
+    }();
+    static_assert(k < names.size(), "lamina::get<\"...\">: the layer has no member of that name");
+    auto& m = boost::hana::second(boost::hana::at_c<k>(boost::hana::accessors<L>()))(l);
+    if constexpr (dot == std::string_view::npos) return m;
+    else return member_at<std::remove_cvref_t<decltype(m)>, Path, Pos + dot + 1>(m);
+}
+
+template <fixed_string S>
+struct path_holder {
+    static constexpr std::string_view value = S.view();
+};
+
+}  // namespace detail
+
+/// A parameter (or sub-layer) by its structural name, resolved at compile time:
+/// get<"0.weight">(net). A name that does not exist does not compile.
+template <detail::fixed_string Path, class In, class... Ls>
+auto& get(Sequential<In, Ls...>& net) {
+    constexpr std::string_view p = detail::path_holder<Path>::value;
+    constexpr std::size_t dot = p.find('.');
+    constexpr std::size_t idx = [] {
+        constexpr std::string_view q = detail::path_holder<Path>::value;
+        std::size_t v = 0;
+        for (char c : q.substr(0, q.find('.'))) {
+            if (c < '0' || c > '9') return std::size_t(-1);
+            v = v * 10 + static_cast<std::size_t>(c - '0');
+        }
+        return v;
+    }();
+    static_assert(dot != std::string_view::npos && idx < sizeof...(Ls),
+                  "lamina::get<\"i.name\">: i must be the index of a layer in the Sequential");
+    using L = typename Sequential<In, Ls...>::template layer_type<idx>;
+    return detail::member_at<L, detail::path_holder<Path>::value, dot + 1>(net.template layer_at<idx>());
+}
+
+/// A Keras-like table: each layer's name, output shape and parameter count, then the total.
+template <class In, class... Ls>
+std::string summary(Sequential<In, Ls...> const&) {
+    using Net = Sequential<In, Ls...>;
+    std::ostringstream os;
+    std::string const rule(64, '=');
+    os << std::left << std::setw(30) << "Layer (type)" << std::setw(22) << "Output Shape" << "Param #\n" << rule << "\n";
+    std::size_t total = 0;
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+        ((os << std::setw(30) << (std::to_string(I) + " (" + detail::layer_name<typename Net::template layer_type<I>>() + ")")
+             << std::setw(22) << Net::template output_shape_of<I>::str()
+             << parameter_count_v<typename Net::template layer_type<I>> << "\n",
+          total += parameter_count_v<typename Net::template layer_type<I>>),
+         ...);
+    }(std::index_sequence_for<Ls...>{});
+    os << rule << "\nTotal params: " << total << "\n";
+    return os.str();
+}
+
+}  // namespace lamina

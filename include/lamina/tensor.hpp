@@ -1,0 +1,341 @@
+// Owning tensors and non-owning views over contiguous row-major data.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <concepts>
+#include <cstdio>
+#include <ostream>
+#include <span>
+#include <sstream>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "lamina/detail/aligned.hpp"
+#include "lamina/error.hpp"
+#include "lamina/random.hpp"
+#include "lamina/shape.hpp"
+
+namespace lamina {
+
+template <class T, class S>
+class tensor;
+template <class T, class S>
+class tensor_view;
+
+namespace detail {
+
+// Integer literals make float tensors, as torch.FloatTensor([1, 2, 3]) does.
+template <class T>
+using float_of = std::conditional_t<std::is_integral_v<T>, float, T>;
+
+template <class T>
+concept element = std::same_as<T, float> || std::same_as<T, double>;
+
+inline std::string format_number(double v, int mode) {
+    char b[48];
+    if (mode == 0) std::snprintf(b, sizeof b, "%.0f.", v);       // all integral
+    else if (mode == 1) std::snprintf(b, sizeof b, "%.4f", v);   // moderate range
+    else std::snprintf(b, sizeof b, "%.4e", v);                  // wide range
+    return b;
+}
+
+/// PyTorch-style printing: aligned columns, nested brackets, "..." past 1000 elements.
+template <class T>
+void print(std::ostream& os, T const* p, std::span<std::size_t const> ext, std::string const& shape_str) {
+    std::size_t n = 1;
+    for (auto e : ext) n *= e;
+    bool summarize = n > 1000;
+    bool integral = true, finite = true;
+    double amax = 0, amin = INFINITY;
+    for (std::size_t i = 0; i < n; ++i) {
+        double v = p[i];
+        if (!std::isfinite(v)) { finite = false; continue; }
+        integral = integral && v == std::nearbyint(v) && std::abs(v) < 1e8;
+        amax = std::max(amax, std::abs(v));
+        if (v != 0) amin = std::min(amin, std::abs(v));
+    }
+    int mode = integral ? 0 : (amax < 1e8 && (amin >= 1e-4 || amin == INFINITY) ? 1 : 2);
+    (void)finite;
+    std::size_t width = 0;
+    for (std::size_t i = 0; i < n; ++i) width = std::max(width, format_number(p[i], mode).size());
+    std::string out = "tensor(";
+    std::size_t rank = ext.size();
+    std::vector<std::size_t> stride(rank, 1);
+    for (std::size_t d = rank; d-- > 1;) stride[d - 1] = stride[d] * ext[d];
+    auto rec = [&](auto&& self, std::size_t d, std::size_t off) -> void {
+        if (d == rank) {
+            auto s = format_number(p[off], mode);
+            out.append(width - s.size(), ' ');
+            out.append(s);
+            return;
+        }
+        out += '[';
+        std::size_t e = ext[d];
+        for (std::size_t i = 0; i < e; ++i) {
+            if (summarize && e > 6 && i == 3) {
+                out.append(d + 1 == rank ? "..., " : "...,\n");
+                if (d + 1 != rank) out.append(8 + d, ' ');
+                i = e - 3;
+            }
+            self(self, d + 1, off + i * stride[d]);
+            if (i + 1 < e) {
+                out.push_back(',');
+                if (d + 1 == rank) out.push_back(' ');
+                else {
+                    out.append(rank - d - 1, '\n');
+                    out.append(8 + d, ' ');
+                }
+            }
+        }
+        out += ']';
+    };
+    rec(rec, 0, 0);
+    os << out << ", shape=" << shape_str << ")";
+}
+
+template <class S, std::size_t... I, class... Idx>
+constexpr std::size_t offset(std::size_t batch, std::index_sequence<I...>, Idx... idx) {
+    auto ext = S::runtime_extents(batch);
+    std::size_t off = 0;
+    ((off = off * ext[I] + static_cast<std::size_t>(idx)), ...);
+    return off;
+}
+
+}  // namespace detail
+
+/// What tensors and views share: shape queries, element access, iteration, printing.
+template <class D, class T, class S>
+class tensor_base {
+public:
+    using is_lamina_tensor = void;
+    using value_type = std::remove_const_t<T>;
+    using shape_type = S;
+    static constexpr std::size_t rank = S::rank;
+
+    std::size_t batch() const noexcept { return self().batch_; }
+    std::size_t size() const noexcept { return S::size(batch()); }
+    std::size_t rows() const noexcept { return S::rows(batch()); }
+    /// Run-time extents (the batch filled in).
+    std::array<std::size_t, rank> extents() const noexcept { return S::runtime_extents(batch()); }
+    std::string shape_str() const { return S::str(batch()); }
+
+    auto* begin() noexcept { return self().data(); }
+    auto* end() noexcept { return self().data() + size(); }
+    auto const* begin() const noexcept { return self().data(); }
+    auto const* end() const noexcept { return self().data() + size(); }
+
+    /// Unchecked element access, one index per axis.
+    template <std::integral... I>
+        requires(sizeof...(I) == rank)
+    decltype(auto) operator()(I... i) noexcept {
+        return self().data()[detail::offset<S>(batch(), std::make_index_sequence<rank>{}, i...)];
+    }
+    template <std::integral... I>
+        requires(sizeof...(I) == rank)
+    decltype(auto) operator()(I... i) const noexcept {
+        return self().data()[detail::offset<S>(batch(), std::make_index_sequence<rank>{}, i...)];
+    }
+    /// Bounds-checked element access.
+    template <std::integral... I>
+        requires(sizeof...(I) == rank)
+    decltype(auto) at(I... i) const {
+        auto ext = extents();
+        std::size_t d = 0;
+        ((static_cast<std::size_t>(i) >= ext[d++]
+              ? throw shape_error("lamina::tensor::at: index " + std::to_string(i) + " is out of range for axis " +
+                                  std::to_string(d - 1) + " of a tensor of shape " + shape_str())
+              : void()),
+         ...);
+        return (*this)(i...);
+    }
+    /// The value of a one-element tensor (torch's .item()).
+    value_type item() const {
+        if (size() != 1)
+            throw shape_error("lamina::item: a tensor of shape " + shape_str() + " has " + std::to_string(size()) +
+                              " elements, not 1");
+        return self().data()[0];
+    }
+
+    friend std::ostream& operator<<(std::ostream& os, D const& t) {
+        auto ext = t.extents();
+        detail::print(os, t.data(), std::span<std::size_t const>(ext.data(), ext.size()), t.shape_str());
+        return os;
+    }
+
+private:
+    D& self() noexcept { return static_cast<D&>(*this); }
+    D const& self() const noexcept { return static_cast<D const&>(*this); }
+};
+
+/// A non-owning view of contiguous row-major data with static extents (T may be const).
+template <class T, class S>
+class tensor_view : public tensor_base<tensor_view<T, S>, T, S> {
+    friend class tensor_base<tensor_view<T, S>, T, S>;
+
+public:
+    tensor_view() = default;
+    /// `batch` is the leading extent when S has a dynamic batch; ignored otherwise.
+    tensor_view(T* data, std::size_t batch = S::batch_of(0)) noexcept : data_(data), batch_(S::batch_of(batch)) {}
+    template <class U>
+        requires std::is_convertible_v<U*, T*>
+    tensor_view(tensor_view<U, S> const& o) noexcept : tensor_view(o.data(), o.batch()) {}
+
+    T* data() const noexcept { return data_; }
+
+private:
+    T* data_ = nullptr;
+    std::size_t batch_ = S::batch_of(0);
+};
+
+/// An owning tensor: 64-byte aligned storage, static extents with an optional dynamic batch.
+template <class T, class S>
+class tensor : public tensor_base<tensor<T, S>, T, S> {
+    static_assert(detail::element<T>, "lamina::tensor: the value type must be float or double");
+    static_assert(is_shape<S>::value, "lamina::tensor: the second argument must be a lamina::shape<...>");
+    friend class tensor_base<tensor<T, S>, T, S>;
+
+public:
+    /// Zeros when the shape is static; an empty batch otherwise.
+    tensor() : buf_(S::size(0)) { std::fill_n(buf_.data(), buf_.size(), T(0)); }
+    /// Zeros with `batch` samples.
+    explicit tensor(std::size_t batch)
+        requires S::dynamic
+        : buf_(S::size(batch)), batch_(batch) {
+        std::fill_n(buf_.data(), buf_.size(), T(0));
+    }
+    /// The values in row-major order: tensor{1, 2, 3, 4, 5}.
+    template <class... U>
+        requires(!S::dynamic && sizeof...(U) == S::static_size && sizeof...(U) > 1 &&
+                 (std::is_arithmetic_v<U> && ...))
+    tensor(U... v) : buf_(S::static_size) {
+        T* p = buf_.data();
+        ((*p++ = static_cast<T>(v)), ...);
+    }
+    /// From nested arrays: tensor({{1, 2}, {3, 4}}).
+    template <class U, std::size_t N>
+        requires(S::rank == 1 && (S::dynamic || S::extents[0] == N))
+    tensor(U const (&a)[N]) : tensor(from_flat(&a[0], N)) {}
+    template <class U, std::size_t M, std::size_t N>
+        requires(S::rank == 2 && (S::dynamic || S::extents[0] == M) && S::extents[1] == N)
+    tensor(U const (&a)[M][N]) : tensor(from_flat(&a[0][0], M)) {}
+    template <class U, std::size_t M, std::size_t N, std::size_t P>
+        requires(S::rank == 3 && (S::dynamic || S::extents[0] == M) && S::extents[1] == N && S::extents[2] == P)
+    tensor(U const (&a)[M][N][P]) : tensor(from_flat(&a[0][0][0], M)) {}
+    /// A copy of a view's data.
+    template <class U>
+        requires std::same_as<std::remove_const_t<U>, T>
+    explicit tensor(tensor_view<U, S> const& v) : buf_(v.size()), batch_(v.batch()) {
+        std::copy_n(v.data(), v.size(), buf_.data());
+    }
+    /// From any lamina expression of this shape (defined with the evaluator).
+    template <class E>
+        requires requires { typename std::remove_cvref_t<E>::is_lamina_expr; }
+    tensor(E const& e);
+
+    T* data() noexcept { return buf_.data(); }
+    T const* data() const noexcept { return buf_.data(); }
+    tensor_view<T, S> view() noexcept { return {data(), batch_}; }
+    tensor_view<T const, S> view() const noexcept { return {data(), batch_}; }
+    operator tensor_view<T, S>() noexcept { return view(); }
+    operator tensor_view<T const, S>() const noexcept { return view(); }
+
+    /// Sets the batch extent; keeps capacity, so a repeated size never allocates.
+    void resize(std::size_t batch)
+        requires S::dynamic
+    {
+        buf_.resize(S::size(batch));
+        batch_ = batch;
+    }
+    void fill(T v) noexcept { std::fill_n(data(), this->size(), v); }
+
+    static tensor full(T v, std::size_t batch = S::batch_of(0)) {
+        tensor t = make(batch);
+        t.fill(v);
+        return t;
+    }
+    static tensor zeros(std::size_t batch = S::batch_of(0)) { return full(T(0), batch); }
+    static tensor ones(std::size_t batch = S::batch_of(0)) { return full(T(1), batch); }
+    /// Uniform in [0, 1) (torch.rand).
+    static tensor rand(std::size_t batch, generator& g = default_generator()) {
+        tensor t = make(batch);
+        for (auto& x : t) {
+            x = static_cast<T>(g.uniform());
+            if (x >= T(1)) x = std::nextafter(T(1), T(0));
+        }
+        return t;
+    }
+    static tensor rand(generator& g = default_generator())
+        requires(!S::dynamic)
+    {
+        return rand(S::batch_of(0), g);
+    }
+    /// Standard normal (torch.randn).
+    static tensor randn(std::size_t batch, generator& g = default_generator()) {
+        tensor t = make(batch);
+        for (auto& x : t) x = static_cast<T>(g.normal());
+        return t;
+    }
+    static tensor randn(generator& g = default_generator())
+        requires(!S::dynamic)
+    {
+        return randn(S::batch_of(0), g);
+    }
+
+private:
+    struct uninit {};
+    tensor(uninit, std::size_t batch) : buf_(S::size(batch)), batch_(S::batch_of(batch)) {}
+    static tensor make(std::size_t batch) { return tensor(uninit{}, batch); }
+    template <class U>
+    static tensor from_flat(U const* p, std::size_t lead) {
+        tensor t = make(lead);
+        std::transform(p, p + t.size(), t.data(), [](U v) { return static_cast<T>(v); });
+        return t;
+    }
+
+    detail::buffer<T> buf_;
+    std::size_t batch_ = S::batch_of(0);
+};
+
+template <class T, class... U>
+    requires(std::is_arithmetic_v<T> && (std::is_arithmetic_v<U> && ...))
+tensor(T, U...) -> tensor<detail::float_of<T>, shape<1 + sizeof...(U)>>;
+template <class T, std::size_t N>
+tensor(T const (&)[N]) -> tensor<detail::float_of<T>, shape<N>>;
+template <class T, std::size_t M, std::size_t N>
+tensor(T const (&)[M][N]) -> tensor<detail::float_of<T>, shape<M, N>>;
+template <class T, std::size_t M, std::size_t N, std::size_t P>
+tensor(T const (&)[M][N][P]) -> tensor<detail::float_of<T>, shape<M, N, P>>;
+template <class E>
+    requires requires { typename std::remove_cvref_t<E>::is_lamina_expr; }
+tensor(E const&) -> tensor<typename E::value_type, typename E::shape_type>;
+
+/// torch.rand(E...): float32, uniform in [0, 1). With a dynamic batch, pass it first.
+template <std::size_t... E>
+auto rand(generator& g = default_generator())
+    requires(!shape<E...>::dynamic)
+{
+    return tensor<float, shape<E...>>::rand(g);
+}
+template <std::size_t... E>
+auto rand(std::size_t batch, generator& g = default_generator())
+    requires(shape<E...>::dynamic)
+{
+    return tensor<float, shape<E...>>::rand(batch, g);
+}
+/// torch.randn(E...): float32, standard normal. With a dynamic batch, pass it first.
+template <std::size_t... E>
+auto randn(generator& g = default_generator())
+    requires(!shape<E...>::dynamic)
+{
+    return tensor<float, shape<E...>>::randn(g);
+}
+template <std::size_t... E>
+auto randn(std::size_t batch, generator& g = default_generator())
+    requires(shape<E...>::dynamic)
+{
+    return tensor<float, shape<E...>>::randn(batch, g);
+}
+
+}  // namespace lamina
