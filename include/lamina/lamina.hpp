@@ -16,3 +16,4 @@
 #include "lamina/sequential.hpp"
 #include "lamina/shape.hpp"
 #include "lamina/tensor.hpp"
+#include "lamina/xtensor.hpp"
