@@ -21,8 +21,10 @@ struct built : L::template build<In> {
     static constexpr std::size_t in_features = In;
 };
 
+/// A layer that waits for its input width: it declares `template <std::size_t In> struct build`.
+/// (A built<> layer inherits the name `build` as build<In>'s injected class name, hence `spec`.)
 template <class L>
-concept deferred_layer = requires { typename L::template build<1>; };
+concept deferred_layer = requires { typename L::template build<1>; } && !requires { typename L::spec; };
 
 namespace detail {
 

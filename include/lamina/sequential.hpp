@@ -149,6 +149,26 @@ std::string layer_name() {
     }
 }
 
+// Each takes every value as a template argument, so both compilers print them substituted.
+template <class Spec, std::size_t Expected, std::size_t Given>
+constexpr bool input_width_error() {
+    static_assert(layer<0, Spec>::template expects_input_features<Expected>::template but_the_input_has<Given>,
+                  "lamina::Sequential: the first layer expects a different input width than the Input gives");
+    return true;  // one error per mistake
+}
+template <std::size_t I, class Spec, std::size_t Expected, class PrevSpec, std::size_t Given>
+constexpr bool seam_error() {
+    static_assert(layer<I, Spec>::template expects_input_features<Expected>::template but_layer<I - 1, PrevSpec>::template produces<Given>,
+                  "lamina::Sequential: a layer expects a different input width than the layer before it produces");
+    return true;
+}
+template <std::size_t I, class Spec, class InputShape>
+constexpr bool call_error() {
+    static_assert(layer<I, Spec>::template cannot_be_called<InputShape>::on_inputs_of_shape,
+                  "lamina::Sequential: a layer cannot be called on what the layer before it produces");
+    return true;
+}
+
 }  // namespace detail
 
 /// A stack of layers applied in order. The first argument is the Input; every later layer's
@@ -177,21 +197,21 @@ private:
     static constexpr bool check() {
         using lk = detail::link<T, input_shape_of<I>, typename detail::at<I, detail::type_list<Ls...>>::type>;
         using spec = typename detail::spec_of<typename lk::concrete>::type;
-        if constexpr (!lk::width_ok) {
-            if constexpr (I == 0)
-                static_assert(layer<0, spec>::template expects_input_features<lk::expects>::template but_the_input_has<S0::cols>,
-                              "lamina::Sequential: the first layer expects a different input width than the Input gives");
-            else
-                static_assert(layer<I, spec>::template expects_input_features<lk::expects>::template but_layer<
-                                  I - 1, typename detail::spec_of<layer_type<I - 1>>::type>::template produces<input_shape_of<I>::cols>,
-                              "lamina::Sequential: a layer expects a different input width than the layer before it produces");
-        } else {
-            static_assert(layer<I, spec>::template cannot_be_called<typename lk::in>::on_inputs_of_shape || lk::callable,
-                          "lamina::Sequential: a layer cannot be called on what the layer before it produces");
-        }
-        return true;
+        if constexpr (!lk::width_ok && I == 0)
+            return detail::input_width_error<spec, lk::expects, S0::cols>();
+        else if constexpr (!lk::width_ok)
+            return detail::seam_error<I, spec, lk::expects, typename detail::spec_of<layer_type<I - 1>>::type,
+                                      input_shape_of<I>::cols>();
+        else if constexpr (!lk::callable)
+            return detail::call_error<I, spec, typename lk::in>();
+        else
+            return true;
     }
-    static_assert([]<std::size_t... I>(std::index_sequence<I...>) { return (check<I>() && ...); }(seq{}));
+    template <std::size_t... I>
+    static constexpr bool checked(std::index_sequence<I...>) {
+        return (check<I>() && ...);
+    }
+    static_assert(checked(seq{}));
 
 public:
     Sequential() = default;
@@ -207,15 +227,13 @@ public:
 
     /// Runs every layer; returns a view of the output, valid until the next call.
     template <operand X>
-    tensor_view<T const, output_shape> operator()(X const& x) {
+    auto operator()(X const& x) {
         using D = std::remove_cvref_t<decltype(as_expr(x))>;
         using SX = typename D::shape_type;
         static_assert(std::is_same_v<typename D::value_type, T>, "lamina::Sequential: the input's value type differs from the Input's");
         static_assert(SX::rank == S0::rank, "lamina::Sequential: the input's rank differs from the Input's");
-        static_assert(layer<0, typename detail::spec_of<layer_type<0>>::type>::template expects_input_features<
-                          S0::cols>::template but_the_input_has<SX::cols>,
-                      "lamina::Sequential: the input's width differs from the Input's");
-        static_assert(std::is_same_v<SX, S0> || (S0::dynamic && !SX::dynamic &&
+        static_assert(SX::cols == S0::cols || detail::input_width_error<typename detail::spec_of<layer_type<0>>::type, S0::cols, SX::cols>());
+        static_assert(SX::cols != S0::cols || std::is_same_v<SX, S0> || (S0::dynamic && !SX::dynamic &&
                                                  std::is_same_v<sample_shape_t<SX>, sample_shape_t<S0>>),
                       "lamina::Sequential: the input's per-sample shape differs from the Input's");
         auto e = as_expr(x);
@@ -229,7 +247,7 @@ public:
         }
         std::size_t const batch = S0::dynamic ? e.batch() : S0::batch_of(0);
         run(p, batch, seq{});
-        return detail::get_box<size - 1>(outs_).view();
+        return tensor_view<T const, output_shape>(detail::get_box<size - 1>(outs_).view());
     }
 
     /// Calls f(name, param) for each parameter, named "0.weight", "0.bias", ... as in PyTorch.
