@@ -156,6 +156,12 @@ constexpr bool input_width_error() {
                   "lamina::Sequential: the first layer expects a different input width than the Input gives");
     return true;  // one error per mistake
 }
+template <class Spec, std::size_t Expected, std::size_t Given>
+constexpr bool argument_width_error() {
+    static_assert(layer<0, Spec>::template expects_input_features<Expected>::template but_the_input_has<Given>,
+                  "lamina::Sequential: the tensor passed to the net has a different width than its first layer expects");
+    return true;
+}
 template <std::size_t I, class Spec, std::size_t Expected, class PrevSpec, std::size_t Given>
 constexpr bool seam_error() {
     static_assert(layer<I, Spec>::template expects_input_features<Expected>::template but_layer<I - 1, PrevSpec>::template produces<Given>,
@@ -232,7 +238,7 @@ public:
         using SX = typename D::shape_type;
         static_assert(std::is_same_v<typename D::value_type, T>, "lamina::Sequential: the input's value type differs from the Input's");
         static_assert(SX::rank == S0::rank, "lamina::Sequential: the input's rank differs from the Input's");
-        static_assert(SX::cols == S0::cols || detail::input_width_error<typename detail::spec_of<layer_type<0>>::type, S0::cols, SX::cols>());
+        static_assert(SX::cols == S0::cols || detail::argument_width_error<typename detail::spec_of<layer_type<0>>::type, S0::cols, SX::cols>());
         static_assert(SX::cols != S0::cols || std::is_same_v<SX, S0> || (S0::dynamic && !SX::dynamic &&
                                                  std::is_same_v<sample_shape_t<SX>, sample_shape_t<S0>>),
                       "lamina::Sequential: the input's per-sample shape differs from the Input's");

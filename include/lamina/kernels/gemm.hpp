@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cstddef>
 
-#include "lamina/detail/static_for.hpp"
 #include "lamina/detail/workspace.hpp"
 #include "lamina/expr/node.hpp"
 
@@ -34,65 +33,92 @@ struct tiles {
 
 // One MR×(NV·W) tile over k in [0, kc): accumulates into registers, then either stores the
 // partial sums (more depth to come) or hands each vector to the epilogue.
-template <std::size_t MR, std::size_t NV, class T, class Epi>
+// Plain loops with constant trips, fully unrolled, so the accumulators live in registers
+// (lambdas would be outlined at some call sites and spill them).
+#define LAMINA_UNROLL _Pragma("GCC unroll 16")
+#define LAMINA_ALWAYS_INLINE __attribute__((always_inline))
+
+// KS > 0: the depth is the static KS (small layers unroll it completely); 0: run-time kc.
+template <std::size_t MR, std::size_t NV, std::size_t KS, class T, class Epi>
 [[gnu::always_inline]] inline void micro(std::size_t kc, T const* a, std::size_t lda, T const* b, std::size_t ldb,
                                          T* c, std::size_t ldc, std::size_t r0, std::size_t j0, bool first,
                                          bool last, Epi& epi) {
     using V = detail::simd<T>;
     constexpr std::size_t W = V::size;
-    V acc[MR][NV];
-    detail::static_for<MR>([&](auto m) {
-        detail::static_for<NV>([&](auto v) {
-            acc[m][v] = first ? V(T(0)) : V::load_unaligned(c + m * ldc + v * W);
-        });
-    });
-    for (std::size_t k = 0; k < kc; ++k) {
+    // Small tiles have too few independent FMA chains to hide the FMA latency: split the
+    // depth over KU sets of accumulators and add them at the end.
+    constexpr std::size_t KU = MR * NV >= 8 ? 1 : 8 / (MR * NV);
+    V acc[KU][MR][NV];
+    LAMINA_UNROLL for (std::size_t u = 0; u < KU; ++u)
+        LAMINA_UNROLL for (std::size_t m = 0; m < MR; ++m)
+            LAMINA_UNROLL for (std::size_t v = 0; v < NV; ++v)
+                acc[u][m][v] = (u > 0 || first) ? V(T(0)) : V::load_unaligned(c + m * ldc + v * W);
+    auto step = [&](std::size_t kk, std::size_t u) LAMINA_ALWAYS_INLINE {
         V bv[NV];
-        detail::static_for<NV>([&](auto v) { bv[v] = V::load_unaligned(b + k * ldb + v * W); });
-        detail::static_for<MR>([&](auto m) {
-            V av(a[m * lda + k]);
-            detail::static_for<NV>([&](auto v) { acc[m][v] = xsimd::fma(av, bv[v], acc[m][v]); });
-        });
+        LAMINA_UNROLL for (std::size_t v = 0; v < NV; ++v) bv[v] = V::load_unaligned(b + kk * ldb + v * W);
+        LAMINA_UNROLL for (std::size_t m = 0; m < MR; ++m) {
+            V const av(a[m * lda + kk]);
+            LAMINA_UNROLL for (std::size_t v = 0; v < NV; ++v) acc[u][m][v] = xsimd::fma(av, bv[v], acc[u][m][v]);
+        }
+    };
+    if constexpr (KS > 0 && KS <= 32) {
+        LAMINA_UNROLL for (std::size_t kk = 0; kk < KS; ++kk) step(kk, kk % KU);
+    } else if constexpr (KS > 0) {
+        constexpr std::size_t body = KS / KU * KU;
+        for (std::size_t k = 0; k < body; k += KU) LAMINA_UNROLL for (std::size_t u = 0; u < KU; ++u) step(k + u, u);
+        LAMINA_UNROLL for (std::size_t kk = body; kk < KS; ++kk) step(kk, 0);
+    } else {
+        std::size_t k = 0;
+        for (; k + KU <= kc; k += KU) LAMINA_UNROLL for (std::size_t u = 0; u < KU; ++u) step(k + u, u);
+        for (; k < kc; ++k) step(k, 0);
     }
-    detail::static_for<MR>([&](auto m) {
-        detail::static_for<NV>([&](auto v) {
-            V out = last ? epi(r0 + m, j0 + v * W, acc[m][v]) : acc[m][v];
+    LAMINA_UNROLL for (std::size_t m = 0; m < MR; ++m)
+        LAMINA_UNROLL for (std::size_t v = 0; v < NV; ++v) {
+            V sum = acc[0][m][v];
+            LAMINA_UNROLL for (std::size_t u = 1; u < KU; ++u) sum += acc[u][m][v];
+            V const out = last ? epi(r0 + m, j0 + v * W, sum) : sum;
             out.store_unaligned(c + m * ldc + v * W);
-        });
-    });
+        }
 }
 
-template <std::size_t NV, class T, class Epi>
+template <std::size_t NV, std::size_t KS, class T, class Epi>
 inline void rows_dispatch(std::size_t M, std::size_t kc, T const* a, std::size_t lda, T const* b, std::size_t ldb,
                           T* c, std::size_t ldc, std::size_t j0, bool first, bool last, Epi& epi) {
     constexpr std::size_t MR = tiles<T>::MR;
     std::size_t r = 0;
     for (; r + MR <= M; r += MR)
-        micro<MR, NV>(kc, a + r * lda, lda, b, ldb, c + r * ldc, ldc, r, j0, first, last, epi);
+        micro<MR, NV, KS>(kc, a + r * lda, lda, b, ldb, c + r * ldc, ldc, r, j0, first, last, epi);
     std::size_t const rest = M - r;
     a += r * lda;
     c += r * ldc;
     switch (rest) {
-        case 5: micro<5, NV>(kc, a, lda, b, ldb, c, ldc, r, j0, first, last, epi); break;
-        case 4: micro<4, NV>(kc, a, lda, b, ldb, c, ldc, r, j0, first, last, epi); break;
-        case 3: micro<3, NV>(kc, a, lda, b, ldb, c, ldc, r, j0, first, last, epi); break;
-        case 2: micro<2, NV>(kc, a, lda, b, ldb, c, ldc, r, j0, first, last, epi); break;
-        case 1: micro<1, NV>(kc, a, lda, b, ldb, c, ldc, r, j0, first, last, epi); break;
+        case 5: micro<5, NV, KS>(kc, a, lda, b, ldb, c, ldc, r, j0, first, last, epi); break;
+        case 4: micro<4, NV, KS>(kc, a, lda, b, ldb, c, ldc, r, j0, first, last, epi); break;
+        case 3: micro<3, NV, KS>(kc, a, lda, b, ldb, c, ldc, r, j0, first, last, epi); break;
+        case 2: micro<2, NV, KS>(kc, a, lda, b, ldb, c, ldc, r, j0, first, last, epi); break;
+        case 1: micro<1, NV, KS>(kc, a, lda, b, ldb, c, ldc, r, j0, first, last, epi); break;
         default: break;
     }
     if (last) epi.flush();  // keeps a running sum's float lanes short
 }
 
-// Columns narrower than one vector: plain scalar dot products (the compiler unrolls the
-// static depth for small layers).
-template <std::size_t K, std::size_t N, class T, class Epi>
-inline void scalar_columns(std::size_t M, std::size_t j0, T const* A, T const* B, T* C, Epi& epi) {
-    for (std::size_t r = 0; r < M; ++r)
-        for (std::size_t j = j0; j < N; ++j) {
-            T s = 0;
-            for (std::size_t k = 0; k < K; ++k) s += A[r * K + k] * B[k * N + j];
-            C[r * N + j] = epi(r, j, s);
+// Columns narrower than one vector: per row, NT scalar accumulators over the static depth,
+// fully unrolled for small layers (the chapter's 5→3 runs entirely here).
+template <std::size_t K, std::size_t N, std::size_t J0, class T, class Epi>
+inline void scalar_columns(std::size_t M, T const* A, T const* B, T* C, Epi& epi) {
+    constexpr std::size_t NT = N - J0;
+    for (std::size_t r = 0; r < M; ++r) {
+        T acc[NT] = {};
+        T const* a = A + r * K;
+        if constexpr (K * NT <= 256) {
+            LAMINA_UNROLL for (std::size_t k = 0; k < K; ++k)
+                LAMINA_UNROLL for (std::size_t t = 0; t < NT; ++t) acc[t] += a[k] * B[k * N + J0 + t];
+        } else {
+            for (std::size_t k = 0; k < K; ++k)
+                LAMINA_UNROLL for (std::size_t t = 0; t < NT; ++t) acc[t] += a[k] * B[k * N + J0 + t];
         }
+        LAMINA_UNROLL for (std::size_t t = 0; t < NT; ++t) C[r * N + J0 + t] = epi(r, J0 + t, acc[t]);
+    }
 }
 
 }  // namespace gemm_detail
@@ -109,10 +135,10 @@ void gemm(T const* A, std::size_t M, T const* B, T* C, Epi& epi, detail::workspa
     bool const pack = K * N >= 16384 && M >= 2 * tl::MR && n_full > 0;
     if (!pack) {
         for (std::size_t j0 = 0; j0 < n_full; j0 += NR)
-            gemm_detail::rows_dispatch<tl::NV>(M, K, A, K, B + j0, N, C + j0, N, j0, true, true, epi);
+            gemm_detail::rows_dispatch<tl::NV, K>(M, K, A, K, B + j0, N, C + j0, N, j0, true, true, epi);
         for (std::size_t j0 = n_full; j0 < n_vec; j0 += W)
-            gemm_detail::rows_dispatch<1>(M, K, A, K, B + j0, N, C + j0, N, j0, true, true, epi);
-        if constexpr (n_vec < N) gemm_detail::scalar_columns<K, N>(M, n_vec, A, B, C, epi);
+            gemm_detail::rows_dispatch<1, K>(M, K, A, K, B + j0, N, C + j0, N, j0, true, true, epi);
+        if constexpr (n_vec < N) gemm_detail::scalar_columns<K, N, n_vec>(M, A, B, C, epi);
         epi.flush();
         return;
     }
@@ -128,13 +154,13 @@ void gemm(T const* A, std::size_t M, T const* B, T* C, Epi& epi, detail::workspa
                 for (std::size_t k = 0; k < kc; ++k)
                     std::copy_n(B + (pc + k) * N + jc + s, NR, packed + s * kc + k * NR);
             for (std::size_t s = 0; s < nc; s += NR)
-                gemm_detail::rows_dispatch<tl::NV>(M, kc, A + pc, K, packed + s * kc, NR, C + jc + s, N, jc + s,
+                gemm_detail::rows_dispatch<tl::NV, 0>(M, kc, A + pc, K, packed + s * kc, NR, C + jc + s, N, jc + s,
                                                    first, last, epi);
         }
     }
     for (std::size_t j0 = n_full; j0 < n_vec; j0 += W)
-        gemm_detail::rows_dispatch<1>(M, K, A, K, B + j0, N, C + j0, N, j0, true, true, epi);
-    if constexpr (n_vec < N) gemm_detail::scalar_columns<K, N>(M, n_vec, A, B, C, epi);
+        gemm_detail::rows_dispatch<1, K>(M, K, A, K, B + j0, N, C + j0, N, j0, true, true, epi);
+    if constexpr (n_vec < N) gemm_detail::scalar_columns<K, N, n_vec>(M, A, B, C, epi);
     epi.flush();
 }
 
@@ -150,3 +176,6 @@ void gemm_scalar(T const* A, std::size_t M, std::size_t K, T const* B, std::size
 }
 
 }  // namespace lamina::kernels
+
+#undef LAMINA_UNROLL
+#undef LAMINA_ALWAYS_INLINE
