@@ -1,4 +1,6 @@
 // lamina: custom neural-network layers as expressions, fused into SIMD loops.
+// Every public header but the xtensor interop (lamina/xtensor.hpp), which costs ~1.5 s of
+// compile time to each user; include it where you need it.
 #pragma once
 
 #include "lamina/error.hpp"
@@ -16,4 +18,4 @@
 #include "lamina/sequential.hpp"
 #include "lamina/shape.hpp"
 #include "lamina/tensor.hpp"
-#include "lamina/xtensor.hpp"
+

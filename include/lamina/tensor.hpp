@@ -34,6 +34,8 @@ template <class T>
 concept element = std::same_as<T, float> || std::same_as<T, double>;
 
 inline std::string format_number(double v, int mode) {
+    if (std::isnan(v)) return "nan";
+    if (std::isinf(v)) return v < 0 ? "-inf" : "inf";
     char b[48];
     if (mode == 0) std::snprintf(b, sizeof b, "%.0f.", v);       // all integral
     else if (mode == 1) std::snprintf(b, sizeof b, "%.4f", v);   // moderate range
@@ -47,17 +49,18 @@ void print(std::ostream& os, T const* p, std::span<std::size_t const> ext, std::
     std::size_t n = 1;
     for (auto e : ext) n *= e;
     bool summarize = n > 1000;
-    bool integral = true, finite = true;
+    // PyTorch's rule: integers print as "3.", a wide range of magnitudes in scientific notation.
+    bool integral = true;
     double amax = 0, amin = INFINITY;
     for (std::size_t i = 0; i < n; ++i) {
         double v = p[i];
-        if (!std::isfinite(v)) { finite = false; continue; }
+        if (!std::isfinite(v)) continue;
         integral = integral && v == std::nearbyint(v) && std::abs(v) < 1e8;
         amax = std::max(amax, std::abs(v));
         if (v != 0) amin = std::min(amin, std::abs(v));
     }
-    int mode = integral ? 0 : (amax < 1e8 && (amin >= 1e-4 || amin == INFINITY) ? 1 : 2);
-    (void)finite;
+    bool const wide = amin != INFINITY && (amax / amin > 1000 || amax > 1e8 || amin < 1e-4);
+    int const mode = integral ? 0 : (wide ? 2 : 1);
     std::size_t width = 0;
     for (std::size_t i = 0; i < n; ++i) width = std::max(width, format_number(p[i], mode).size());
     std::string out = "tensor(";
