@@ -355,19 +355,29 @@ constexpr auto member_names() {
 
 template <class L, std::string_view const& Path, std::size_t Pos>
 auto& member_at(auto& l) {
-    constexpr std::string_view rest = Path.substr(Pos);
-    constexpr std::size_t dot = rest.find('.');
-    constexpr std::string_view head = rest.substr(0, dot);
-    constexpr auto names = member_names<L>();
-    constexpr std::size_t k = [&] {
-        for (std::size_t i = 0; i < names.size(); ++i)
-            if (names[i] == head) return i;
-        return names.size();
-    }();
-    static_assert(k < names.size(), "lamina::get<\"...\">: the layer has no member of that name");
-    auto& m = boost::hana::second(boost::hana::at_c<k>(boost::hana::accessors<L>()))(l);
-    if constexpr (dot == std::string_view::npos) return m;
-    else return member_at<std::remove_cvref_t<decltype(m)>, Path, Pos + dot + 1>(m);
+    if constexpr (!has_members<L>) {
+        static_assert(has_members<L>, "lamina::get<\"i.name\">: layer i has no parameters (it declares no "
+                                      "members with BOOST_HANA_DEFINE_STRUCT)");
+        return l;
+    } else {
+        constexpr std::string_view rest = Path.substr(Pos);
+        constexpr std::size_t dot = rest.find('.');
+        constexpr std::string_view head = rest.substr(0, dot);
+        constexpr auto names = member_names<L>();
+        constexpr std::size_t k = [&] {
+            for (std::size_t i = 0; i < names.size(); ++i)
+                if (names[i] == head) return i;
+            return names.size();
+        }();
+        if constexpr (k == names.size()) {
+            static_assert(k < names.size(), "lamina::get<\"i.name\">: layer i has no parameter or member of that name");
+            return l;
+        } else {
+            auto& m = boost::hana::second(boost::hana::at_c<k>(boost::hana::accessors<L>()))(l);
+            if constexpr (dot == std::string_view::npos) return m;
+            else return member_at<std::remove_cvref_t<decltype(m)>, Path, Pos + dot + 1>(m);
+        }
+    }
 }
 
 template <fixed_string S>

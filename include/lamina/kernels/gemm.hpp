@@ -36,7 +36,17 @@ struct tiles {
 // Plain loops with constant trips, fully unrolled, so the accumulators live in registers
 // (lambdas would be outlined at some call sites and spill them).
 #define LAMINA_UNROLL _Pragma("GCC unroll 16")
-#define LAMINA_ALWAYS_INLINE __attribute__((always_inline))
+
+// One step of depth: broadcast MR values of A, multiply-add them with NV vectors of B.
+template <std::size_t MR, std::size_t NV, class T, class V>
+[[gnu::always_inline]] inline void fma_step(V (&acc)[MR][NV], T const* a, std::size_t lda, T const* b) {
+    V bv[NV];
+    LAMINA_UNROLL for (std::size_t v = 0; v < NV; ++v) bv[v] = V::load_unaligned(b + v * V::size);
+    LAMINA_UNROLL for (std::size_t m = 0; m < MR; ++m) {
+        V const av(a[m * lda]);
+        LAMINA_UNROLL for (std::size_t v = 0; v < NV; ++v) acc[m][v] = xsimd::fma(av, bv[v], acc[m][v]);
+    }
+}
 
 // KS > 0: the depth is the static KS (small layers unroll it completely); 0: run-time kc.
 template <std::size_t MR, std::size_t NV, std::size_t KS, class T, class Epi>
@@ -53,24 +63,18 @@ template <std::size_t MR, std::size_t NV, std::size_t KS, class T, class Epi>
         LAMINA_UNROLL for (std::size_t m = 0; m < MR; ++m)
             LAMINA_UNROLL for (std::size_t v = 0; v < NV; ++v)
                 acc[u][m][v] = (u > 0 || first) ? V(T(0)) : V::load_unaligned(c + m * ldc + v * W);
-    auto step = [&](std::size_t kk, std::size_t u) LAMINA_ALWAYS_INLINE {
-        V bv[NV];
-        LAMINA_UNROLL for (std::size_t v = 0; v < NV; ++v) bv[v] = V::load_unaligned(b + kk * ldb + v * W);
-        LAMINA_UNROLL for (std::size_t m = 0; m < MR; ++m) {
-            V const av(a[m * lda + kk]);
-            LAMINA_UNROLL for (std::size_t v = 0; v < NV; ++v) acc[u][m][v] = xsimd::fma(av, bv[v], acc[u][m][v]);
-        }
-    };
     if constexpr (KS > 0 && KS <= 32) {
-        LAMINA_UNROLL for (std::size_t kk = 0; kk < KS; ++kk) step(kk, kk % KU);
+        LAMINA_UNROLL for (std::size_t k = 0; k < KS; ++k) fma_step(acc[k % KU], a + k, lda, b + k * ldb);
     } else if constexpr (KS > 0) {
         constexpr std::size_t body = KS / KU * KU;
-        for (std::size_t k = 0; k < body; k += KU) LAMINA_UNROLL for (std::size_t u = 0; u < KU; ++u) step(k + u, u);
-        LAMINA_UNROLL for (std::size_t kk = body; kk < KS; ++kk) step(kk, 0);
+        for (std::size_t k = 0; k < body; k += KU)
+            LAMINA_UNROLL for (std::size_t u = 0; u < KU; ++u) fma_step(acc[u], a + k + u, lda, b + (k + u) * ldb);
+        LAMINA_UNROLL for (std::size_t k = body; k < KS; ++k) fma_step(acc[0], a + k, lda, b + k * ldb);
     } else {
         std::size_t k = 0;
-        for (; k + KU <= kc; k += KU) LAMINA_UNROLL for (std::size_t u = 0; u < KU; ++u) step(k + u, u);
-        for (; k < kc; ++k) step(k, 0);
+        for (; k + KU <= kc; k += KU)
+            LAMINA_UNROLL for (std::size_t u = 0; u < KU; ++u) fma_step(acc[u], a + k + u, lda, b + (k + u) * ldb);
+        for (; k < kc; ++k) fma_step(acc[0], a + k, lda, b + k * ldb);
     }
     LAMINA_UNROLL for (std::size_t m = 0; m < MR; ++m)
         LAMINA_UNROLL for (std::size_t v = 0; v < NV; ++v) {
@@ -178,4 +182,3 @@ void gemm_scalar(T const* A, std::size_t M, std::size_t K, T const* B, std::size
 }  // namespace lamina::kernels
 
 #undef LAMINA_UNROLL
-#undef LAMINA_ALWAYS_INLINE
