@@ -4,6 +4,9 @@
 #pragma once
 
 #include "lamina/error.hpp"
+// Shapes and tensors first: errors in them then show a short include chain.
+#include "lamina/shape.hpp"
+#include "lamina/tensor.hpp"
 #include "lamina/expr/elementwise.hpp"
 #include "lamina/expr/eval.hpp"
 #include "lamina/expr/matmul.hpp"
@@ -16,6 +19,4 @@
 #include "lamina/params.hpp"
 #include "lamina/random.hpp"
 #include "lamina/sequential.hpp"
-#include "lamina/shape.hpp"
-#include "lamina/tensor.hpp"
 

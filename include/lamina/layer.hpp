@@ -60,7 +60,7 @@ using input_leaf = leaf<T const, S, input_tag>;
 /// A layer for inputs of shape S: callable on them, giving an expression or a tensor.
 template <class L, class S, class T = float>
 concept LayerFor = requires(bind_t<L, S> const& l, input_leaf<T, S> const& x) {
-    { as_expr(l(x)) } -> expression;
+    { l(x) } -> operand;
 };
 
 /// The shape a layer produces from inputs of shape S.

@@ -102,7 +102,9 @@ void walk(L& layer, std::string const& prefix, F& f) {
 
 template <class L>
 constexpr std::size_t param_count() {
-    if constexpr (!has_members<L>) {
+    if constexpr (requires { L::parameter_count(); }) {
+        return L::parameter_count();
+    } else if constexpr (!has_members<L>) {
         return 0;
     } else {
         return boost::hana::unpack(boost::hana::accessors<L>(), [](auto... pair) {

@@ -151,29 +151,31 @@ std::string layer_name() {
 
 // Each takes every value as a template argument, so both compilers print them substituted.
 template <class Spec, std::size_t Expected, std::size_t Given>
-constexpr bool input_width_error() {
-    static_assert(layer<0, Spec>::template expects_input_features<Expected>::template but_the_input_has<Given>,
-                  "lamina::Sequential: the first layer expects a different input width than the Input gives");
-    return true;  // one error per mistake
-}
-template <class Spec, std::size_t Expected, std::size_t Given>
 constexpr bool argument_width_error() {
     static_assert(layer<0, Spec>::template expects_input_features<Expected>::template but_the_input_has<Given>,
                   "lamina::Sequential: the tensor passed to the net has a different width than its first layer expects");
+    return true;  // one error per mistake
+}
+template <std::size_t I, class Spec, std::size_t Expected, std::size_t Given, class PrevSpec, bool Callable, class InShape>
+constexpr bool link_check() {
+    if constexpr (Expected != 0 && Expected != Given && I == 0)
+        static_assert(layer<0, Spec>::template expects_input_features<Expected>::template but_the_input_has<Given>,
+                      "lamina::Sequential: the first layer expects a different input width than the Input gives");
+    else if constexpr (Expected != 0 && Expected != Given)
+        static_assert(layer<I, Spec>::template expects_input_features<Expected>::template but_layer<I - 1, PrevSpec>::template produces<Given>,
+                      "lamina::Sequential: a layer expects a different input width than the layer before it produces");
+    else if constexpr (!Callable)
+        static_assert(layer<I, Spec>::template cannot_be_called<InShape>::on_inputs_of_shape,
+                      "lamina::Sequential: a layer cannot be called on what the layer before it produces");
     return true;
 }
-template <std::size_t I, class Spec, std::size_t Expected, class PrevSpec, std::size_t Given>
-constexpr bool seam_error() {
-    static_assert(layer<I, Spec>::template expects_input_features<Expected>::template but_layer<I - 1, PrevSpec>::template produces<Given>,
-                  "lamina::Sequential: a layer expects a different input width than the layer before it produces");
-    return true;
-}
-template <std::size_t I, class Spec, class InputShape>
-constexpr bool call_error() {
-    static_assert(layer<I, Spec>::template cannot_be_called<InputShape>::on_inputs_of_shape,
-                  "lamina::Sequential: a layer cannot be called on what the layer before it produces");
-    return true;
-}
+
+template <class In, class Layers>
+struct prev_specs;
+template <class In, class... C>
+struct prev_specs<In, type_list<C...>> {
+    using type = type_list<In, typename spec_of<C>::type...>;
+};
 
 }  // namespace detail
 
@@ -200,22 +202,14 @@ public:
 
 private:
     template <std::size_t I>
-    static constexpr bool check() {
-        using lk = detail::link<T, input_shape_of<I>, typename detail::at<I, detail::type_list<Ls...>>::type>;
-        using spec = typename detail::spec_of<typename lk::concrete>::type;
-        if constexpr (!lk::width_ok && I == 0)
-            return detail::input_width_error<spec, lk::expects, S0::cols>();
-        else if constexpr (!lk::width_ok)
-            return detail::seam_error<I, spec, lk::expects, typename detail::spec_of<layer_type<I - 1>>::type,
-                                      input_shape_of<I>::cols>();
-        else if constexpr (!lk::callable)
-            return detail::call_error<I, spec, typename lk::in>();
-        else
-            return true;
-    }
+    using link_at = detail::link<T, input_shape_of<I>, typename detail::at<I, detail::type_list<Ls...>>::type>;
+    using prev_specs = typename detail::prev_specs<In, typename chain::layers>::type;
     template <std::size_t... I>
     static constexpr bool checked(std::index_sequence<I...>) {
-        return (check<I>() && ...);
+        return (detail::link_check<I, typename detail::spec_of<typename link_at<I>::concrete>::type, link_at<I>::expects,
+                                   input_shape_of<I>::cols, typename detail::at<I, prev_specs>::type,
+                                   link_at<I>::callable, typename link_at<I>::in>() &&
+                ...);
     }
     static_assert(checked(seq{}));
 
@@ -237,11 +231,22 @@ public:
         using D = std::remove_cvref_t<decltype(as_expr(x))>;
         using SX = typename D::shape_type;
         static_assert(std::is_same_v<typename D::value_type, T>, "lamina::Sequential: the input's value type differs from the Input's");
-        static_assert(SX::rank == S0::rank, "lamina::Sequential: the input's rank differs from the Input's");
-        static_assert(SX::cols == S0::cols || detail::argument_width_error<typename detail::spec_of<layer_type<0>>::type, S0::cols, SX::cols>());
-        static_assert(SX::cols != S0::cols || std::is_same_v<SX, S0> || (S0::dynamic && !SX::dynamic &&
-                                                 std::is_same_v<sample_shape_t<SX>, sample_shape_t<S0>>),
+        static_assert(!std::is_same_v<typename D::value_type, T> || SX::rank == S0::rank,
+                      "lamina::Sequential: the input's rank differs from the Input's");
+        static_assert(!std::is_same_v<typename D::value_type, T> || SX::rank != S0::rank || SX::cols == S0::cols ||
+                      detail::argument_width_error<typename detail::spec_of<layer_type<0>>::type, S0::cols, SX::cols>());
+        static_assert(!std::is_same_v<typename D::value_type, T> || SX::rank != S0::rank || SX::cols != S0::cols ||
+                          std::is_same_v<SX, S0> ||
+                          (S0::dynamic && !SX::dynamic && std::is_same_v<sample_shape_t<SX>, sample_shape_t<S0>>),
                       "lamina::Sequential: the input's per-sample shape differs from the Input's");
+        if constexpr (std::is_same_v<typename D::value_type, T> && SX::rank == S0::rank) {
+            return forward(x);
+        }
+    }
+
+private:
+    template <class X>
+    auto forward(X const& x) {
         auto e = as_expr(x);
         T const* p;
         if constexpr (requires { e.data(); }) {
@@ -256,6 +261,8 @@ public:
         return tensor_view<T const, output_shape>(detail::get_box<size - 1>(outs_).view());
     }
 
+public:
+
     /// Calls f(name, param) for each parameter, named "0.weight", "0.bias", ... as in PyTorch.
     template <class F>
     void for_each_parameter(F&& f) {
@@ -265,6 +272,13 @@ public:
     void for_each_parameter(F&& f) const {
         walk_params(f, seq{});
     }
+    /// Number of scalar parameters of the whole net.
+    static constexpr std::size_t parameter_count() {
+        return []<std::size_t... I>(std::index_sequence<I...>) {
+            return (std::size_t{0} + ... + parameter_count_v<layer_type<I>>);
+        }(seq{});
+    }
+
     /// Re-initializes every parameter from its initializer (Gluon's force_reinit).
     void initialize(generator& g = default_generator()) {
         for_each_parameter([&](std::string_view, auto& p) { p.initialize(g); });
@@ -387,14 +401,14 @@ struct path_holder {
 
 }  // namespace detail
 
-/// A parameter (or sub-layer) by its structural name, resolved at compile time:
-/// get<"0.weight">(net). A name that does not exist does not compile.
-template <detail::fixed_string Path, class In, class... Ls>
-auto& get(Sequential<In, Ls...>& net) {
-    constexpr std::string_view p = detail::path_holder<Path>::value;
+namespace detail {
+
+template <fixed_string Path, class Net>
+auto& get_by_name(Net& net) {
+    constexpr std::string_view p = path_holder<Path>::value;
     constexpr std::size_t dot = p.find('.');
     constexpr std::size_t idx = [] {
-        constexpr std::string_view q = detail::path_holder<Path>::value;
+        constexpr std::string_view q = path_holder<Path>::value;
         std::size_t v = 0;
         for (char c : q.substr(0, q.find('.'))) {
             if (c < '0' || c > '9') return std::size_t(-1);
@@ -402,10 +416,28 @@ auto& get(Sequential<In, Ls...>& net) {
         }
         return v;
     }();
-    static_assert(dot != std::string_view::npos && idx < sizeof...(Ls),
-                  "lamina::get<\"i.name\">: i must be the index of a layer in the Sequential");
-    using L = typename Sequential<In, Ls...>::template layer_type<idx>;
-    return detail::member_at<L, detail::path_holder<Path>::value, dot + 1>(net.template layer_at<idx>());
+    using N = std::remove_const_t<Net>;
+    if constexpr (dot == std::string_view::npos || idx >= N::size) {
+        static_assert(dot != std::string_view::npos && idx < N::size,
+                      "lamina::get<\"i.name\">: i must be the index of a layer in the Sequential");
+        return net;
+    } else {
+        using L = typename N::template layer_type<idx>;
+        return member_at<L, path_holder<Path>::value, dot + 1>(net.template layer_at<idx>());
+    }
+}
+
+}  // namespace detail
+
+/// A parameter (or sub-layer) by its structural name, resolved at compile time:
+/// get<"0.weight">(net). A name that does not exist does not compile.
+template <detail::fixed_string Path, class In, class... Ls>
+auto& get(Sequential<In, Ls...>& net) {
+    return detail::get_by_name<Path>(net);
+}
+template <detail::fixed_string Path, class In, class... Ls>
+auto const& get(Sequential<In, Ls...> const& net) {
+    return detail::get_by_name<Path>(net);
 }
 
 /// A Keras-like table: each layer's name, output shape and parameter count, then the total.

@@ -11,18 +11,27 @@ namespace lamina {
 /// The extent known only at run time; allowed in the first (batch) position only.
 inline constexpr std::size_t dyn = std::dynamic_extent;
 
+namespace detail {
+template <std::size_t... E>
+constexpr bool dyn_only_first() {
+    std::size_t const e[] = {E..., 0};
+    for (std::size_t i = 1; i < sizeof...(E); ++i)
+        if (e[i] == dyn) return false;
+    return true;
+}
+}  // namespace detail
+
+/// Checked where a shape is named, so the error lands on the user's line.
+template <std::size_t... E>
+concept only_the_first_extent_may_be_dyn = detail::dyn_only_first<E...>();
+
 /// A tensor shape: every extent static except, optionally, the leading batch extent.
 template <std::size_t... E>
+    requires only_the_first_extent_may_be_dyn<E...>
 struct shape {
     static constexpr std::size_t rank = sizeof...(E);
     static constexpr std::array<std::size_t, rank> extents{E...};
     static constexpr bool dynamic = rank > 0 && extents[0] == dyn;
-    static_assert([] {
-        for (std::size_t i = 1; i < rank; ++i)
-            if (extents[i] == dyn) return false;
-        return true;
-    }(), "lamina::shape: only the first (batch) extent may be lamina::dyn");
-
     /// Elements per leading index (the size of one sample when the batch is dynamic).
     static constexpr std::size_t inner = [] {
         std::size_t n = 1;

@@ -195,7 +195,8 @@ private:
 /// An owning tensor: 64-byte aligned storage, static extents with an optional dynamic batch.
 template <class T, class S>
 class tensor : public tensor_base<tensor<T, S>, T, S> {
-    static_assert(detail::element<T>, "lamina::tensor: the value type must be float or double");
+    static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>,
+                  "lamina::tensor: the value type must be float or double");
     static_assert(is_shape<S>::value, "lamina::tensor: the second argument must be a lamina::shape<...>");
     friend class tensor_base<tensor<T, S>, T, S>;
 
@@ -210,9 +211,10 @@ public:
     }
     /// The values in row-major order: tensor{1, 2, 3, 4, 5}.
     template <class... U>
-        requires(!S::dynamic && sizeof...(U) == S::static_size && sizeof...(U) > 1 &&
-                 (std::is_arithmetic_v<U> && ...))
+        requires(!S::dynamic && sizeof...(U) > 1 && (std::is_arithmetic_v<U> && ...))
     tensor(U... v) : buf_(S::static_size) {
+        static_assert(sizeof...(U) == S::static_size,
+                      "lamina::tensor: the number of values differs from the number of elements of the shape");
         T* p = buf_.data();
         ((*p++ = static_cast<T>(v)), ...);
     }

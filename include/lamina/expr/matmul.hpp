@@ -30,8 +30,9 @@ struct matmul_expr : expr_base<matmul_expr<A, B>> {
     static_assert(SA::rank >= 1, "lamina::matmul: the left operand must have at least one axis");
     static_assert(SB::rank == 2 && !SB::dynamic, "lamina::matmul: the right operand must be a static matrix (K, N)");
     static constexpr std::size_t K = SA::cols;
-    static constexpr std::size_t N = SB::extents[1];
-    static_assert(matmul_shapes<SA, SB>::template left_columns<K>::template must_equal_right_rows<SB::extents[0]>,
+    static constexpr std::size_t N = SB::extents[SB::rank - 1];
+    static constexpr bool right_ok = SB::rank == 2 && !SB::dynamic;  // else one error is enough
+    static_assert(matmul_shapes<SA, SB>::template left_columns<K>::template must_equal_right_rows<right_ok ? SB::extents[0] : K>,
                   "lamina::matmul: the left operand's last extent must equal the right operand's first");
     static_assert(std::is_same_v<value_type, typename B::value_type>,
                   "lamina::matmul: both operands must have the same value type");

@@ -203,7 +203,7 @@ template <class X>
 concept operand = expression<X> || detail::tensor_like<X>;
 
 /// The expression node for an operand (tensors become leaves; rvalue tensors are moved in).
-template <class X>
+template <operand X>
 auto as_expr(X&& x) {
     using D = std::remove_cvref_t<X>;
     if constexpr (expression<D>) return D(std::forward<X>(x));

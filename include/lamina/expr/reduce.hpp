@@ -65,11 +65,18 @@ struct reduced_shape {
     using type = decltype(make(std::make_index_sequence<Keep ? S::rank : S::rank - 1>{}));
 };
 
+template <int A>
+struct reduction_axis {
+    template <std::size_t Rank>
+    static constexpr bool exists_for_rank = A < static_cast<int>(Rank) && A >= -static_cast<int>(Rank);
+};
+
 template <class S, int A>
 constexpr std::size_t normalize_axis() {
+    static_assert(reduction_axis<A>::template exists_for_rank<S::rank>,
+                  "lamina: the reduction axis is out of range for the operand's rank");
     constexpr int r = static_cast<int>(S::rank);
-    static_assert(A < r && A >= -r, "lamina: the reduction axis is out of range for the operand's rank");
-    return static_cast<std::size_t>(A < 0 ? A + r : A);
+    return static_cast<std::size_t>(A < 0 ? A + r : (A < r ? A : 0));
 }
 
 }  // namespace detail
