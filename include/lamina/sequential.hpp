@@ -258,6 +258,7 @@ private:
         }
         std::size_t const batch = S0::dynamic ? e.batch() : S0::batch_of(0);
         run(p, batch, seq{});
+        ws_.settle();
         return tensor_view<T const, output_shape>(detail::get_box<size - 1>(outs_).view());
     }
 

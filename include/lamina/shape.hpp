@@ -38,8 +38,9 @@ struct shape {
         for (std::size_t i = 1; i < rank; ++i) n *= extents[i];
         return n;
     }();
-    /// Extent of the last axis (1 for rank 0).
-    static constexpr std::size_t cols = rank == 0 ? 1 : extents[rank - 1];
+    /// Extent of the last axis: the static row length kernels loop over. A rank-0 shape, and
+    /// a dynamic-length vector (shape<dyn>), count as rows of one element.
+    static constexpr std::size_t cols = rank == 0 || (rank == 1 && dynamic) ? 1 : extents[rank - 1];
     /// Total size when fully static.
     static constexpr std::size_t static_size = rank == 0 ? 1 : (dynamic ? dyn : extents[0] * inner);
 

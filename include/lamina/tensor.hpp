@@ -59,10 +59,11 @@ void print(std::ostream& os, T const* p, std::span<std::size_t const> ext, std::
         amax = std::max(amax, std::abs(v));
         if (v != 0) amin = std::min(amin, std::abs(v));
     }
-    bool const wide = amin != INFINITY && (amax / amin > 1000 || amax > 1e8 || amin < 1e-4);
-    int const mode = integral ? 0 : (wide ? 2 : 1);
-    std::size_t width = 0;
-    for (std::size_t i = 0; i < n; ++i) width = std::max(width, format_number(p[i], mode).size());
+    bool const wide = amin != INFINITY && (amax / amin > 1000 || amax > 1e8 || (!integral && amin < 1e-4));
+    int const mode = wide ? 2 : (integral ? 0 : 1);
+    std::size_t width = 0;  // over finite values, as PyTorch: "inf" may stick out
+    for (std::size_t i = 0; i < n; ++i)
+        if (std::isfinite(p[i])) width = std::max(width, format_number(p[i], mode).size());
     std::string out = "tensor(";
     std::size_t rank = ext.size();
     std::vector<std::size_t> stride(rank, 1);
@@ -70,7 +71,7 @@ void print(std::ostream& os, T const* p, std::span<std::size_t const> ext, std::
     auto rec = [&](auto&& self, std::size_t d, std::size_t off) -> void {
         if (d == rank) {
             auto s = format_number(p[off], mode);
-            out.append(width - s.size(), ' ');
+            if (s.size() < width) out.append(width - s.size(), ' ');
             out.append(s);
             return;
         }

@@ -9,8 +9,9 @@
 
 namespace lamina::detail {
 
-/// Bump allocator: reset() before each evaluation. After one evaluation it owns a single
-/// block as large as the peak, so repeating an evaluation of the same sizes allocates nothing.
+/// Bump allocator: reset() before each evaluation, settle() after the last one of a call. Once
+/// settled it owns a single block as large as the peak, so repeating the same evaluations
+/// allocates nothing.
 class workspace {
 public:
     template <class T>
@@ -24,18 +25,24 @@ public:
         }
         std::byte* p = blocks_.back().p.get() + used_;
         used_ += bytes;
-        peak_ += bytes;
+        live_ += bytes;
+        peak_ = std::max(peak_, live_);
         return reinterpret_cast<T*>(p);
     }
     void reset() {
-        if (blocks_.size() > 1) {  // consolidate into one block of the peak size
-            std::size_t sz = peak_;
-            blocks_.clear();
-            blocks_.push_back({aligned_alloc<std::byte>(sz), sz});
-            total_ = sz;
-        }
+        settle();
         used_ = 0;
-        peak_ = 0;
+        live_ = 0;
+    }
+    /// Merges the blocks a growing evaluation left into one of the peak size.
+    void settle() {
+        if (blocks_.size() > 1) {
+            blocks_.clear();
+            blocks_.push_back({aligned_alloc<std::byte>(peak_), peak_});
+            total_ = peak_;
+            used_ = 0;
+            live_ = 0;
+        }
     }
     /// Bytes held (for tests that check reuse).
     std::size_t capacity() const noexcept { return total_; }
@@ -47,7 +54,7 @@ private:
         std::size_t size;
     };
     std::vector<block> blocks_;
-    std::size_t used_ = 0, total_ = 0, peak_ = 0;
+    std::size_t used_ = 0, total_ = 0, live_ = 0, peak_ = 0;
 };
 
 }  // namespace lamina::detail

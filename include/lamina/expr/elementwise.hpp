@@ -167,7 +167,10 @@ private:
     template <class V, class M, class X, class Ctx>
     static V fetch(X const& x, Ctx const& c, std::size_t r, std::size_t j) noexcept {
         using T = detail::scalar_of_t<V>;
-        if constexpr (M::col_bcast && !std::is_arithmetic_v<V>) return V(x.template get<T>(c, M::row(r), 0));
+        // One value for every lane: a column broadcast, or a one-element operand (which must
+        // not be read as a whole vector).
+        if constexpr ((M::col_bcast || (M::scalar && !M::identity)) && !std::is_arithmetic_v<V>)
+            return V(x.template get<T>(c, M::row(r), 0));
         else return x.template get<V>(c, M::row(r), M::col(j));
     }
 };

@@ -63,6 +63,7 @@ void assign(tensor_view<T, S> out, E e, detail::workspace& ws) {
     ws.reset();
     kernels::no_sink sink;
     detail::evaluate(e, out.data(), ws, sink);
+    ws.settle();
 }
 
 /// Evaluates an expression into a new tensor.

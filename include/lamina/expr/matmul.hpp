@@ -27,7 +27,8 @@ struct matmul_expr : expr_base<matmul_expr<A, B>> {
     using value_type = typename A::value_type;
     using SA = typename A::shape_type;
     using SB = typename B::shape_type;
-    static_assert(SA::rank >= 1, "lamina::matmul: the left operand must have at least one axis");
+    static_assert(SA::rank >= 2 || (SA::rank == 1 && !SA::dynamic),
+                  "lamina::matmul: the left operand must be a static vector (K) or have rows of K");
     static_assert(SB::rank == 2 && !SB::dynamic, "lamina::matmul: the right operand must be a static matrix (K, N)");
     static constexpr std::size_t K = SA::cols;
     static constexpr std::size_t N = SB::extents[SB::rank - 1];
@@ -49,7 +50,7 @@ struct matmul_expr : expr_base<matmul_expr<A, B>> {
     detail::workspace* ws_ = nullptr;
 
     matmul_expr(A x, B y) : a(std::move(x)), b(std::move(y)) {}
-    std::size_t batch() const noexcept { return a.batch(); }
+    std::size_t batch() const noexcept { return shape_type::dynamic ? a.batch() : shape_type::batch_of(0); }
     std::size_t rows() const noexcept { return SA::rows(a.batch()); }
 
     void prepare(detail::workspace& ws, bool defer) {

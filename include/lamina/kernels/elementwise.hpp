@@ -41,7 +41,7 @@ void elementwise(E const& e, T* out, Sink&& sink = {}) {
     detail::no_ctx c;
     if constexpr (E::flat) {
         std::size_t const n = S::size(e.batch());
-        constexpr std::size_t block = 4096;
+        constexpr std::size_t block = 1024;  // a running sum flushes to double this often
         for (std::size_t b0 = 0; b0 < n; b0 += block) {
             std::size_t const b1 = b0 + block < n ? b0 + block : n;
             std::size_t i = b0;

@@ -71,10 +71,10 @@ template <std::size_t MR, std::size_t NV, std::size_t KS, class T, class Epi>
             LAMINA_UNROLL for (std::size_t u = 0; u < KU; ++u) fma_step(acc[u], a + k + u, lda, b + (k + u) * ldb);
         LAMINA_UNROLL for (std::size_t k = body; k < KS; ++k) fma_step(acc[0], a + k, lda, b + k * ldb);
     } else {
-        std::size_t k = 0;
-        for (; k + KU <= kc; k += KU)
+        std::size_t const body = kc / KU * KU;
+        for (std::size_t k = 0; k < body; k += KU)
             LAMINA_UNROLL for (std::size_t u = 0; u < KU; ++u) fma_step(acc[u], a + k + u, lda, b + (k + u) * ldb);
-        for (; k < kc; ++k) fma_step(acc[0], a + k, lda, b + k * ldb);
+        for (std::size_t k = body; k < kc; ++k) fma_step(acc[0], a + k, lda, b + k * ldb);
     }
     LAMINA_UNROLL for (std::size_t m = 0; m < MR; ++m)
         LAMINA_UNROLL for (std::size_t v = 0; v < NV; ++v) {
@@ -90,8 +90,10 @@ inline void rows_dispatch(std::size_t M, std::size_t kc, T const* a, std::size_t
                           T* c, std::size_t ldc, std::size_t j0, bool first, bool last, Epi& epi) {
     constexpr std::size_t MR = tiles<T>::MR;
     std::size_t r = 0;
-    for (; r + MR <= M; r += MR)
+    for (; r + MR <= M; r += MR) {
         micro<MR, NV, KS>(kc, a + r * lda, lda, b, ldb, c + r * ldc, ldc, r, j0, first, last, epi);
+        if (last && r % (8 * MR) == 0) epi.flush();  // keeps a running sum's float lanes short
+    }
     std::size_t const rest = M - r;
     a += r * lda;
     c += r * ldc;
