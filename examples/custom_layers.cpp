@@ -5,26 +5,9 @@
 
 #include <lamina/lamina.hpp>
 
+#include "chapter_layers.hpp"  // CenteredLayer and MyDense, as the chapter writes them
+
 namespace lm = lamina;
-
-// A layer without parameters: no base class, just a forward over expressions.
-struct CenteredLayer {
-    auto operator()(auto const& X) const { return X - lm::mean(X); }
-};
-
-// A layer with parameters and ReLU baked in. in_units is inferred from the layer before it
-// (Keras' build(input_shape)); lm::built<MyDense<3>, 5> states it (MyDense(3, in_units=5)).
-template <std::size_t Units>
-struct MyDense {
-    template <std::size_t In>
-    struct build {
-        BOOST_HANA_DEFINE_STRUCT(build,
-            (lm::param<lm::init::normal, In, Units>, weight),
-            (lm::param<lm::init::normal, Units>, bias));
-
-        auto operator()(auto const& X) const { return lm::relu(lm::matmul(X, weight) + bias); }
-    };
-};
 
 #define CHECK(cond)                                                          \
     do {                                                                     \

@@ -2,7 +2,7 @@
 // expect: lamina::Sequential: the input's rank differs from the Input's
 #include <lamina/lamina.hpp>
 
-#include "my_layers.hpp"
+#include "chapter_layers.hpp"
 
 namespace lm = lamina;
 

@@ -3,7 +3,7 @@
 // expect: is_same_v<double, float>
 #include <lamina/lamina.hpp>
 
-#include "my_layers.hpp"
+#include "chapter_layers.hpp"
 
 namespace lm = lamina;
 

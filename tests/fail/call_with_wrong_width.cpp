@@ -4,7 +4,7 @@
 // expect-clang: layer<0, MyDense<3>>::expects_input_features<5>::but_the_input_has<7>
 #include <lamina/lamina.hpp>
 
-#include "my_layers.hpp"
+#include "chapter_layers.hpp"
 
 namespace lm = lamina;
 

@@ -3,7 +3,7 @@
 // expect-gcc: (5 < 1)
 #include <lamina/lamina.hpp>
 
-#include "my_layers.hpp"
+#include "chapter_layers.hpp"
 
 namespace lm = lamina;
 

@@ -4,7 +4,7 @@
 // expect-clang: member_at<lamina::built<MyDense<3>, 5>, lamina::detail::path_holder<{{48, 46, 119, 105, 101, 103, 104, 116, 0}}>::value
 #include <lamina/lamina.hpp>
 
-#include "my_layers.hpp"
+#include "chapter_layers.hpp"
 
 namespace lm = lamina;
 

@@ -3,7 +3,7 @@
 // expect: has_members<lamina::Centered>
 #include <lamina/lamina.hpp>
 
-#include "my_layers.hpp"
+#include "chapter_layers.hpp"
 
 namespace lm = lamina;
 

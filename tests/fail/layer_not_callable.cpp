@@ -5,7 +5,7 @@
 // expect-clang: layer<1UL, TimeMean>::cannot_be_called<lamina::shape<18446744073709551615, 3>>::on_inputs_of_shape
 #include <lamina/lamina.hpp>
 
-#include "my_layers.hpp"
+#include "chapter_layers.hpp"
 
 namespace lm = lamina;
 

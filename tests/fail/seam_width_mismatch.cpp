@@ -5,7 +5,7 @@
 // expect-clang: layer<1UL, MyDense<3>>::expects_input_features<5UL>::but_layer<0, MyDense<7>>::produces<7>
 #include <lamina/lamina.hpp>
 
-#include "my_layers.hpp"
+#include "chapter_layers.hpp"
 
 namespace lm = lamina;
 

@@ -11,7 +11,7 @@
 
 #include "count_new.hpp"
 #include "support.hpp"
-#include "user_layers.hpp"
+#include "chapter_layers.hpp"
 
 namespace lm = lamina;
 using lamina_test::allocations;

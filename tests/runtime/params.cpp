@@ -12,7 +12,7 @@
 #include <lamina/lamina.hpp>
 
 #include "support.hpp"
-#include "user_layers.hpp"
+#include "chapter_layers.hpp"
 
 namespace lm = lamina;
 using lamina_test::differences;

@@ -9,6 +9,8 @@
 
 #include <lamina/lamina.hpp>
 
+#include "chapter_layers.hpp"  // the chapter's CenteredLayer and MyDense
+
 namespace lm = lamina;
 using lm::dyn;
 using lm::shape;
@@ -18,19 +20,6 @@ using V = lm::tensor_view<float const, shape<dyn, 4>>;
 using P = lm::param<lm::init::normal, 4, 3>;
 using E = decltype(std::declval<TX const&>() + std::declval<TX const&>());
 
-template <std::size_t Units>
-struct MyDense {
-    template <std::size_t In>
-    struct build {
-        BOOST_HANA_DEFINE_STRUCT(build,
-            (lm::param<lm::init::normal, In, Units>, weight),
-            (lm::param<lm::init::normal, Units>, bias));
-        auto operator()(auto const& X) const { return lm::relu(lm::matmul(X, weight) + bias); }
-    };
-};
-struct CenteredLayer {
-    auto operator()(auto const& X) const { return X - lm::mean(X); }
-};
 // Accepts only sequences (batch, time, features).
 struct TimeMean {
     template <lm::operand T>

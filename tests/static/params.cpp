@@ -5,20 +5,12 @@
 
 #include <lamina/lamina.hpp>
 
+#include "chapter_layers.hpp"  // the chapter's CenteredLayer and MyDense
+
 namespace lm = lamina;
 using lm::dyn;
 using lm::shape;
 
-template <std::size_t Units>
-struct MyDense {
-    template <std::size_t In>
-    struct build {
-        BOOST_HANA_DEFINE_STRUCT(build,
-            (lm::param<lm::init::normal, In, Units>, weight),
-            (lm::param<lm::init::normal, Units>, bias));
-        auto operator()(auto const& X) const { return lm::relu(lm::matmul(X, weight) + bias); }
-    };
-};
 // A layer holding a sub-layer and a parameter of its own: names nest, "0.proj.weight".
 struct Block {
     template <std::size_t In>

@@ -8,24 +8,12 @@
 
 #include <lamina/lamina.hpp>
 
+#include "chapter_layers.hpp"  // the chapter's CenteredLayer and MyDense
+
 namespace lm = lamina;
 using lm::dyn;
 using lm::shape;
 
-// The chapter's layers, as a user writes them.
-struct CenteredLayer {
-    auto operator()(auto const& X) const { return X - lm::mean(X); }
-};
-template <std::size_t Units>
-struct MyDense {
-    template <std::size_t In>
-    struct build {
-        BOOST_HANA_DEFINE_STRUCT(build,
-            (lm::param<lm::init::normal, In, Units>, weight),
-            (lm::param<lm::init::normal, Units>, bias));
-        auto operator()(auto const& X) const { return lm::relu(lm::matmul(X, weight) + bias); }
-    };
-};
 // Changes the rank: the mean over the last axis of each sample.
 struct RowMean {
     template <lm::operand X>
