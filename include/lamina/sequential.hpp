@@ -127,17 +127,6 @@ T const& get_box(box<I, T> const& b) noexcept {
     return b.value;
 }
 
-// Does a layer's expression take the sum (or mean) of all of its input? Then the layer
-// before it sums its output while storing it, and the consumer skips a pass.
-template <class E>
-struct totals_input : std::false_type {};
-template <class Op, class T, class S>
-struct totals_input<reduce_all<Op, leaf<T, S, input_tag>>> : std::true_type {};
-template <class Op, class A>
-struct totals_input<unary_expr<Op, A>> : totals_input<A> {};
-template <class Op, class A, class B>
-struct totals_input<binary_expr<Op, A, B>> : std::bool_constant<totals_input<A>::value || totals_input<B>::value> {};
-
 template <class L>
 std::string layer_name() {
     if constexpr (requires { L::name; }) return std::string(L::name);
@@ -299,33 +288,13 @@ private:
     T const* step(T const* in, std::size_t batch) {
         using SI = input_shape_of<I>;
         using SO = output_shape_of<I>;
-        double const* known = nullptr;
-        if constexpr (I > 0 && needs_total<I>()) known = &sums_[I - 1];
-        input_leaf<T, SI> x(in, SI::batch_of(batch), known);
+        input_leaf<T, SI> x(in, SI::batch_of(batch));
         auto e = as_expr(layer_at<I>()(x));
         auto& out = detail::get_box<I>(outs_);
         if constexpr (SO::dynamic) out.resize(e.batch());
         ws_.reset();
-        if constexpr (next_needs_total<I>()) {
-            kernels::sum_sink<T> sink;
-            detail::evaluate(e, out.data(), ws_, sink);
-            sums_[I] = sink.total;
-        } else {
-            kernels::no_sink sink;
-            detail::evaluate(e, out.data(), ws_, sink);
-        }
+        detail::evaluate(e, out.data(), ws_);
         return out.data();
-    }
-
-    template <std::size_t I>
-    static constexpr bool next_needs_total() {
-        if constexpr (I + 1 < size) return needs_total<I + 1>();
-        else return false;
-    }
-    template <std::size_t I>
-    static constexpr bool needs_total() {
-        using E = decltype(as_expr(std::declval<layer_type<I> const&>()(std::declval<input_leaf<T, input_shape_of<I>> const&>())));
-        return detail::totals_input<E>::value;
     }
 
     template <class F, std::size_t... I>
@@ -344,7 +313,6 @@ private:
 
     decltype(make_layers(seq{})) layers_{};
     decltype(make_outs(seq{})) outs_{};
-    std::array<double, size> sums_{};
     tensor<T, S0> input_{};
     detail::workspace ws_;
 };

@@ -13,29 +13,25 @@ namespace lamina {
 
 namespace detail {
 
-template <class E, class Sink>
+template <class E>
 struct fused_epilogue {
     E const& e;
-    Sink& sink;
     template <class V>
     [[gnu::always_inline]] V operator()(std::size_t r, std::size_t j, V acc) const {
-        V v = e.template get<V>(epi_ctx<V>{acc}, r, j);
-        sink(v);
-        return v;
+        return e.template get<V>(epi_ctx<V>{acc}, r, j);
     }
-    void flush() { sink.flush(); }
 };
 
 /// out = e. `e` is prepared here, so it must not have been prepared before.
-template <class E, class T, class Sink>
-void evaluate(E& e, T* out, workspace& ws, Sink& sink) {
+template <class E, class T>
+void evaluate(E& e, T* out, workspace& ws) {
     if constexpr (E::fusable) {
         e.prepare(ws, true);
-        fused_epilogue<E, Sink> epi{e, sink};
+        fused_epilogue<E> epi{e};
         e.visit_fused([&](auto const& mm) { mm.run(out, epi); });
     } else {
         e.prepare(ws, false);
-        kernels::elementwise(e, out, sink);
+        kernels::elementwise(e, out);
     }
 }
 
@@ -45,8 +41,7 @@ T const* materialize(E& e, workspace& ws) {
         return e.data();
     } else {
         T* buf = ws.alloc<T>(E::shape_type::size(e.batch()));
-        kernels::no_sink sink;
-        evaluate(e, buf, ws, sink);
+        evaluate(e, buf, ws);
         return buf;
     }
 }
@@ -61,8 +56,7 @@ void assign(tensor_view<T, S> out, E e, detail::workspace& ws) {
         throw shape_error("lamina::assign: the target holds " + std::to_string(out.batch()) +
                           " samples but the expression has " + std::to_string(e.batch()));
     ws.reset();
-    kernels::no_sink sink;
-    detail::evaluate(e, out.data(), ws, sink);
+    detail::evaluate(e, out.data(), ws);
     ws.settle();
 }
 
@@ -82,8 +76,7 @@ tensor<T, S>::tensor(E const& e) : tensor(uninit{}, e.batch()) {
                   "lamina::tensor: the expression's value type differs from the tensor's");
     detail::workspace ws;
     E copy = e;
-    kernels::no_sink sink;
-    detail::evaluate(copy, data(), ws, sink);
+    detail::evaluate(copy, data(), ws);
 }
 
 template <class D>

@@ -123,11 +123,9 @@ struct leaf : expr_base<leaf<T, S, Tag>> {
 
     T const* p = nullptr;
     std::size_t b = S::batch_of(0);
-    /// The sum of all elements when the producer already computed it (saves a pass).
-    double const* known_sum = nullptr;
 
     leaf() = default;
-    leaf(T const* data, std::size_t batch, double const* sum = nullptr) : p(data), b(batch), known_sum(sum) {}
+    leaf(T const* data, std::size_t batch) : p(data), b(batch) {}
     std::size_t batch() const noexcept { return b; }
     T const* data() const noexcept { return p; }
     void prepare(detail::workspace&, bool) noexcept {}
@@ -146,7 +144,6 @@ struct owning_leaf : expr_base<owning_leaf<T, S>> {
     static constexpr int matmuls = 0;
     static constexpr bool fusable = false;
     static constexpr bool flat = true;
-    static constexpr double const* known_sum = nullptr;
 
     tensor<T, S> t;
     explicit owning_leaf(tensor<T, S>&& x) : t(std::move(x)) {}

@@ -38,12 +38,8 @@ struct reduce_all : expr_base<reduce_all<Op, A>> {
     explicit reduce_all(A x) : a(std::move(x)) {}
     std::size_t batch() const noexcept { return 1; }
     void prepare(detail::workspace& ws, bool) {
-        double s = [&] {
-            if constexpr (requires { a.known_sum; })
-                if (a.known_sum) return *a.known_sum;  // the producer summed while storing
-            a.prepare(ws, false);
-            return kernels::sum_all(a);
-        }();
+        a.prepare(ws, false);
+        double s = kernels::sum_all(a);
         if constexpr (Op::mean) s /= static_cast<double>(A::shape_type::size(a.batch()));
         v = static_cast<value_type>(s);
     }

@@ -16,7 +16,6 @@ struct identity_epilogue {
     V operator()(std::size_t, std::size_t, V acc) const noexcept {
         return acc;
     }
-    void flush() noexcept {}
 };
 
 namespace gemm_detail {
@@ -90,10 +89,8 @@ inline void rows_dispatch(std::size_t M, std::size_t kc, T const* a, std::size_t
                           T* c, std::size_t ldc, std::size_t j0, bool first, bool last, Epi& epi) {
     constexpr std::size_t MR = tiles<T>::MR;
     std::size_t r = 0;
-    for (; r + MR <= M; r += MR) {
+    for (; r + MR <= M; r += MR)
         micro<MR, NV, KS>(kc, a + r * lda, lda, b, ldb, c + r * ldc, ldc, r, j0, first, last, epi);
-        if (last && r % (8 * MR) == 0) epi.flush();  // keeps a running sum's float lanes short
-    }
     std::size_t const rest = M - r;
     a += r * lda;
     c += r * ldc;
@@ -105,7 +102,6 @@ inline void rows_dispatch(std::size_t M, std::size_t kc, T const* a, std::size_t
         case 1: micro<1, NV, KS>(kc, a, lda, b, ldb, c, ldc, r, j0, first, last, epi); break;
         default: break;
     }
-    if (last) epi.flush();  // keeps a running sum's float lanes short
 }
 
 // Columns narrower than one vector: per row, NT scalar accumulators over the static depth,
@@ -130,7 +126,7 @@ inline void scalar_columns(std::size_t M, T const* A, T const* B, T* C, Epi& epi
 }  // namespace gemm_detail
 
 /// C (M×N) = epi(A (M×K) · B (K×N)); `epi` sees (row, column, value) for scalars and vectors
-/// and its result is stored; epi.flush() is called after each block of rows.
+/// and its result is stored.
 template <std::size_t K, std::size_t N, class T, class Epi>
 void gemm(T const* A, std::size_t M, T const* B, T* C, Epi& epi, detail::workspace& ws) {
     using tl = gemm_detail::tiles<T>;
@@ -145,7 +141,6 @@ void gemm(T const* A, std::size_t M, T const* B, T* C, Epi& epi, detail::workspa
         for (std::size_t j0 = n_full; j0 < n_vec; j0 += W)
             gemm_detail::rows_dispatch<1, K>(M, K, A, K, B + j0, N, C + j0, N, j0, true, true, epi);
         if constexpr (n_vec < N) gemm_detail::scalar_columns<K, N, n_vec>(M, A, B, C, epi);
-        epi.flush();
         return;
     }
     // Blocked and packed: for each panel of NC columns and KC depth, copy B's strips
@@ -167,7 +162,6 @@ void gemm(T const* A, std::size_t M, T const* B, T* C, Epi& epi, detail::workspa
     for (std::size_t j0 = n_full; j0 < n_vec; j0 += W)
         gemm_detail::rows_dispatch<1, K>(M, K, A, K, B + j0, N, C + j0, N, j0, true, true, epi);
     if constexpr (n_vec < N) gemm_detail::scalar_columns<K, N, n_vec>(M, A, B, C, epi);
-    epi.flush();
 }
 
 /// Scalar twin of gemm(): the textbook triple loop with a double accumulator.
