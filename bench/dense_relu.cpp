@@ -25,16 +25,7 @@ void dense_case() {
     using XT = lm::tensor<float, lm::shape<lm::dyn, IN>>;
     using YT = lm::tensor<float, lm::shape<lm::dyn, OUT>>;
 
-    {
-        struct st {
-            std::vector<float> X, W, b, Y;
-        };
-        auto s = std::make_shared<st>(st{X, W, b, std::vector<float>(B * OUT)});
-        bench::add(e, "naive", [s] {
-            bench::dense_relu_naive(s->X.data(), s->W.data(), s->b.data(), s->Y.data(), B, IN, OUT);
-            return s->Y.data();
-        });
-    }
+    bench::add_naive<B, IN, OUT, false>(e, X, W, b);
     {
         // The product evaluated into a tensor, then bias and ReLU as a second expression.
         struct st {
@@ -91,54 +82,7 @@ void dense_case() {
         bench::set_dense(lm::get<0>(s->net), W, b);
         bench::add(e, "lamina_user", [s] { return s->net(s->x).data(); });
     }
-#ifdef LAMINA_BENCH_EIGEN
-    // Fixed-size only while every matrix fits Eigen's stack allocation limit (128 KiB).
-    constexpr std::size_t fixed_max = EIGEN_STACK_ALLOCATION_LIMIT / sizeof(float);
-    if constexpr (B * IN <= fixed_max && IN * OUT <= fixed_max && B * OUT <= fixed_max) {
-        struct st {
-            bench::eigen_mat<B, IN> X;
-            bench::eigen_mat<IN, OUT> W;
-            bench::eigen_mat<1, OUT> b;
-            bench::eigen_mat<B, OUT> Y;
-        };
-        auto s = std::make_shared<st>();
-        s->X = bench::to_eigen<decltype(s->X)>(X, B, IN);
-        s->W = bench::to_eigen<decltype(s->W)>(W, IN, OUT);
-        s->b = bench::to_eigen<decltype(s->b)>(b, 1, OUT);
-        bench::add(e, "eigen_fixed", [s] {
-            bench::eigen_dense_relu(s->X, s->W, s->b, s->Y);
-            return s->Y.data();
-        });
-    }
-    {
-        struct st {
-            bench::eigen_dyn X, W;
-            Eigen::RowVectorXf b;
-            bench::eigen_dyn Y;
-        };
-        auto s = std::make_shared<st>();
-        s->X = bench::to_eigen<bench::eigen_dyn>(X, B, IN);
-        s->W = bench::to_eigen<bench::eigen_dyn>(W, IN, OUT);
-        s->b = bench::to_eigen<Eigen::RowVectorXf>(b, 1, OUT);
-        s->Y.resize(B, OUT);
-        bench::add(e, "eigen_dyn", [s] {
-            bench::eigen_dense_relu(s->X, s->W, s->b, s->Y);
-            return s->Y.data();
-        });
-    }
-#endif
-#ifdef LAMINA_BENCH_OPENBLAS
-    {
-        struct st {
-            std::vector<float> X, W, b, Y;
-        };
-        auto s = std::make_shared<st>(st{X, W, b, std::vector<float>(B * OUT)});
-        bench::add(e, "openblas", [s] {
-            bench::openblas_dense_relu(s->X.data(), s->W.data(), s->b.data(), s->Y.data(), B, IN, OUT);
-            return s->Y.data();
-        });
-    }
-#endif
+    bench::add_peers<B, IN, OUT, false>(e, X, W, b);
 }
 
 }  // namespace

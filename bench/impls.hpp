@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -146,6 +147,79 @@ inline void setup_peers() {
     note(std::string("openblas: ") + openblas_get_config() + ", core " + openblas_get_corename() + ", 1 thread");
 #else
     note("openblas: not found, skipped");
+#endif
+}
+
+// ---------------------------------------------------------------------------------------
+// The hand-written and peer implementations of Dense+ReLU (then, when Centered, the seed
+// net's centering pass), registered on a workload. Shared by dense_relu.cpp and seed_net.cpp.
+
+template <std::size_t B, std::size_t IN, std::size_t OUT, bool Centered>
+void add_naive(entry& e, std::vector<float> const& X, std::vector<float> const& W, std::vector<float> const& b) {
+    struct st {
+        std::vector<float> X, W, b, Y;
+    };
+    auto s = std::make_shared<st>(st{X, W, b, std::vector<float>(B * OUT)});
+    add(e, "naive", [s] {
+        dense_relu_naive(s->X.data(), s->W.data(), s->b.data(), s->Y.data(), B, IN, OUT);
+        if constexpr (Centered) center_naive(s->Y.data(), s->Y.data(), B * OUT);
+        return s->Y.data();
+    });
+}
+
+template <std::size_t B, std::size_t IN, std::size_t OUT, bool Centered>
+void add_peers([[maybe_unused]] entry& e, [[maybe_unused]] std::vector<float> const& X,
+               [[maybe_unused]] std::vector<float> const& W, [[maybe_unused]] std::vector<float> const& b) {
+#ifdef LAMINA_BENCH_EIGEN
+    // Fixed-size only while every matrix fits Eigen's stack allocation limit (128 KiB).
+    constexpr std::size_t fixed_max = EIGEN_STACK_ALLOCATION_LIMIT / sizeof(float);
+    if constexpr (B * IN <= fixed_max && IN * OUT <= fixed_max && B * OUT <= fixed_max) {
+        struct st {
+            eigen_mat<B, IN> X;
+            eigen_mat<IN, OUT> W;
+            eigen_mat<1, OUT> b;
+            eigen_mat<B, OUT> Y;
+        };
+        auto s = std::make_shared<st>();
+        s->X = to_eigen<decltype(s->X)>(X, B, IN);
+        s->W = to_eigen<decltype(s->W)>(W, IN, OUT);
+        s->b = to_eigen<decltype(s->b)>(b, 1, OUT);
+        add(e, "eigen_fixed", [s] {
+            eigen_dense_relu(s->X, s->W, s->b, s->Y);
+            if constexpr (Centered) eigen_center(s->Y, s->Y);
+            return s->Y.data();
+        });
+    }
+    {
+        struct st {
+            eigen_dyn X, W;
+            Eigen::RowVectorXf b;
+            eigen_dyn Y;
+        };
+        auto s = std::make_shared<st>();
+        s->X = to_eigen<eigen_dyn>(X, B, IN);
+        s->W = to_eigen<eigen_dyn>(W, IN, OUT);
+        s->b = to_eigen<Eigen::RowVectorXf>(b, 1, OUT);
+        s->Y.resize(B, OUT);
+        add(e, "eigen_dyn", [s] {
+            eigen_dense_relu(s->X, s->W, s->b, s->Y);
+            if constexpr (Centered) eigen_center(s->Y, s->Y);
+            return s->Y.data();
+        });
+    }
+#endif
+#ifdef LAMINA_BENCH_OPENBLAS
+    {
+        struct st {
+            std::vector<float> X, W, b, Y;
+        };
+        auto s = std::make_shared<st>(st{X, W, b, std::vector<float>(B * OUT)});
+        add(e, "openblas", [s] {
+            openblas_dense_relu(s->X.data(), s->W.data(), s->b.data(), s->Y.data(), B, IN, OUT);
+            if constexpr (Centered) center_simd(s->Y.data(), B * OUT);
+            return s->Y.data();
+        });
+    }
 #endif
 }
 
