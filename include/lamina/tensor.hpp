@@ -30,9 +30,6 @@ namespace detail {
 template <class T>
 using float_of = std::conditional_t<std::is_integral_v<T>, float, T>;
 
-template <class T>
-concept element = std::same_as<T, float> || std::same_as<T, double>;
-
 inline std::string format_number(double v, int mode) {
     if (std::isnan(v)) return "nan";
     if (std::isinf(v)) return v < 0 ? "-inf" : "inf";
