@@ -7,30 +7,35 @@
 
 namespace lamina::kernels {
 
-/// out = e, for every element of e's shape, in one pass.
-template <class E, class T>
+/// out = e (or out += e when Accumulate), for every element of e's shape, in one pass.
+template <bool Accumulate = false, class E, class T>
 void elementwise(E const& e, T* out) {
     using S = typename E::shape_type;
     using V = detail::simd<T>;
     constexpr std::size_t W = V::size;
     detail::no_ctx c;
+    auto put = [](T* o, auto v) {
+        using U = decltype(v);
+        if constexpr (Accumulate) v = v + detail::load<U>(o);
+        detail::store(o, v);
+    };
     if constexpr (E::flat) {
         std::size_t const n = S::size(e.batch());
         std::size_t i = 0;
         for (; i + 2 * W <= n; i += 2 * W) {
-            e.template get<V>(c, 0, i).store_unaligned(out + i);
-            e.template get<V>(c, 0, i + W).store_unaligned(out + i + W);
+            put(out + i, e.template get<V>(c, 0, i));
+            put(out + i + W, e.template get<V>(c, 0, i + W));
         }
-        for (; i + W <= n; i += W) e.template get<V>(c, 0, i).store_unaligned(out + i);
-        for (; i < n; ++i) out[i] = e.template get<T>(c, 0, i);
+        for (; i + W <= n; i += W) put(out + i, e.template get<V>(c, 0, i));
+        for (; i < n; ++i) put(out + i, e.template get<T>(c, 0, i));
     } else {
         std::size_t const rows = S::rows(e.batch());
         constexpr std::size_t C = S::cols;
         for (std::size_t r = 0; r < rows; ++r) {
             T* o = out + r * C;
             std::size_t j = 0;
-            for (; j + W <= C; j += W) e.template get<V>(c, r, j).store_unaligned(o + j);
-            for (; j < C; ++j) o[j] = e.template get<T>(c, r, j);
+            for (; j + W <= C; j += W) put(o + j, e.template get<V>(c, r, j));
+            for (; j < C; ++j) put(o + j, e.template get<T>(c, r, j));
         }
     }
 }

@@ -28,6 +28,7 @@ struct tiles {
     static constexpr std::size_t NR = NV * W;
     static constexpr std::size_t KC = 256;  // depth of one pass: a packed strip of B stays in L1
     static constexpr std::size_t NC = 256;  // columns packed at once: the panel stays in L2
+    static constexpr std::size_t MC = 96;   // rows swept over every strip before the next: L2 keeps them
 };
 
 // One MR×(NV·W) tile over k in [0, kc): accumulates into registers, then either stores the
@@ -48,10 +49,11 @@ template <std::size_t MR, std::size_t NV, class T, class V>
 }
 
 // KS > 0: the depth is the static KS (small layers unroll it completely); 0: run-time kc.
-template <std::size_t MR, std::size_t NV, std::size_t KS, class T, class Epi>
-[[gnu::always_inline]] inline void micro(std::size_t kc, T const* a, std::size_t lda, T const* b, std::size_t ldb,
-                                         T* c, std::size_t ldc, std::size_t r0, std::size_t j0, bool first,
-                                         bool last, Epi& epi) {
+// A's element (row m, depth k) is a[m * lda + k * SA]: SA is 1 for A, MR for a packed Aᵀ.
+template <std::size_t MR, std::size_t NV, std::size_t KS, std::size_t SA, class T, class Epi>
+[[gnu::always_inline]] inline void micro(std::size_t kc, T const* a, std::size_t lda, T const* b,
+                                         std::size_t ldb, T* c, std::size_t ldc, std::size_t r0, std::size_t j0,
+                                         bool first, bool last, Epi& epi) {
     using V = detail::simd<T>;
     constexpr std::size_t W = V::size;
     // Small tiles have too few independent FMA chains to hide the FMA latency: split the
@@ -63,17 +65,17 @@ template <std::size_t MR, std::size_t NV, std::size_t KS, class T, class Epi>
             LAMINA_UNROLL for (std::size_t v = 0; v < NV; ++v)
                 acc[u][m][v] = (u > 0 || first) ? V(T(0)) : V::load_unaligned(c + m * ldc + v * W);
     if constexpr (KS > 0 && KS <= 32) {
-        LAMINA_UNROLL for (std::size_t k = 0; k < KS; ++k) fma_step(acc[k % KU], a + k, lda, b + k * ldb);
+        LAMINA_UNROLL for (std::size_t k = 0; k < KS; ++k) fma_step(acc[k % KU], a + k * SA, lda, b + k * ldb);
     } else if constexpr (KS > 0) {
         constexpr std::size_t body = KS / KU * KU;
         for (std::size_t k = 0; k < body; k += KU)
-            LAMINA_UNROLL for (std::size_t u = 0; u < KU; ++u) fma_step(acc[u], a + k + u, lda, b + (k + u) * ldb);
-        LAMINA_UNROLL for (std::size_t k = body; k < KS; ++k) fma_step(acc[0], a + k, lda, b + k * ldb);
+            LAMINA_UNROLL for (std::size_t u = 0; u < KU; ++u) fma_step(acc[u], a + (k + u) * SA, lda, b + (k + u) * ldb);
+        LAMINA_UNROLL for (std::size_t k = body; k < KS; ++k) fma_step(acc[0], a + k * SA, lda, b + k * ldb);
     } else {
         std::size_t const body = kc / KU * KU;
         for (std::size_t k = 0; k < body; k += KU)
-            LAMINA_UNROLL for (std::size_t u = 0; u < KU; ++u) fma_step(acc[u], a + k + u, lda, b + (k + u) * ldb);
-        for (std::size_t k = body; k < kc; ++k) fma_step(acc[0], a + k, lda, b + k * ldb);
+            LAMINA_UNROLL for (std::size_t u = 0; u < KU; ++u) fma_step(acc[u], a + (k + u) * SA, lda, b + (k + u) * ldb);
+        for (std::size_t k = body; k < kc; ++k) fma_step(acc[0], a + k * SA, lda, b + k * ldb);
     }
     LAMINA_UNROLL for (std::size_t m = 0; m < MR; ++m)
         LAMINA_UNROLL for (std::size_t v = 0; v < NV; ++v) {
@@ -84,24 +86,34 @@ template <std::size_t MR, std::size_t NV, std::size_t KS, class T, class Epi>
         }
 }
 
-template <std::size_t NV, std::size_t KS, class T, class Epi>
-inline void rows_dispatch(std::size_t M, std::size_t kc, T const* a, std::size_t lda, T const* b, std::size_t ldb,
-                          T* c, std::size_t ldc, std::size_t j0, bool first, bool last, Epi& epi) {
+// Rows of MR, then the rest; block_stride: from one block of MR rows of A to the next.
+// r_base: the row of C where this call starts (what the epilogue is told).
+template <std::size_t NV, std::size_t KS, std::size_t SA, class T, class Epi>
+inline void rows_dispatch(std::size_t M, std::size_t kc, T const* a, std::size_t lda, std::size_t block_stride,
+                          T const* b, std::size_t ldb, T* c, std::size_t ldc, std::size_t j0, bool first, bool last,
+                          Epi& epi, std::size_t r_base = 0) {
     constexpr std::size_t MR = tiles<T>::MR;
     std::size_t r = 0;
-    for (; r + MR <= M; r += MR)
-        micro<MR, NV, KS>(kc, a + r * lda, lda, b, ldb, c + r * ldc, ldc, r, j0, first, last, epi);
-    std::size_t const rest = M - r;
-    a += r * lda;
+    for (; r + MR <= M; r += MR, a += block_stride)
+        micro<MR, NV, KS, SA>(kc, a, lda, b, ldb, c + r * ldc, ldc, r_base + r, j0, first, last, epi);
     c += r * ldc;
-    switch (rest) {
-        case 5: micro<5, NV, KS>(kc, a, lda, b, ldb, c, ldc, r, j0, first, last, epi); break;
-        case 4: micro<4, NV, KS>(kc, a, lda, b, ldb, c, ldc, r, j0, first, last, epi); break;
-        case 3: micro<3, NV, KS>(kc, a, lda, b, ldb, c, ldc, r, j0, first, last, epi); break;
-        case 2: micro<2, NV, KS>(kc, a, lda, b, ldb, c, ldc, r, j0, first, last, epi); break;
-        case 1: micro<1, NV, KS>(kc, a, lda, b, ldb, c, ldc, r, j0, first, last, epi); break;
+    r += r_base;
+    switch (M - (r - r_base)) {
+        case 5: micro<5, NV, KS, SA>(kc, a, lda, b, ldb, c, ldc, r, j0, first, last, epi); break;
+        case 4: micro<4, NV, KS, SA>(kc, a, lda, b, ldb, c, ldc, r, j0, first, last, epi); break;
+        case 3: micro<3, NV, KS, SA>(kc, a, lda, b, ldb, c, ldc, r, j0, first, last, epi); break;
+        case 2: micro<2, NV, KS, SA>(kc, a, lda, b, ldb, c, ldc, r, j0, first, last, epi); break;
+        case 1: micro<1, NV, KS, SA>(kc, a, lda, b, ldb, c, ldc, r, j0, first, last, epi); break;
         default: break;
     }
+}
+
+// Copies B's columns [j, j + nc) over depth [p, p + kc) into strips of NR columns, each strip
+// kc×NR contiguous, so that the micro-kernel reads B sequentially from L1.
+template <std::size_t NR, class T>
+void pack_strips(T const* B, std::size_t ldb, std::size_t p, std::size_t kc, std::size_t j, std::size_t nc, T* out) {
+    for (std::size_t s = 0; s < nc; s += NR)
+        for (std::size_t k = 0; k < kc; ++k) std::copy_n(B + (p + k) * ldb + j + s, NR, out + s * kc + k * NR);
 }
 
 // Columns narrower than one vector: per row, NT scalar accumulators over the static depth,
@@ -126,42 +138,105 @@ inline void scalar_columns(std::size_t M, T const* A, T const* B, T* C, Epi& epi
 }  // namespace gemm_detail
 
 /// C (M×N) = epi(A (M×K) · B (K×N)); `epi` sees (row, column, value) for scalars and vectors
-/// and its result is stored.
+/// and its result is stored. accumulate: C += A·B (the epilogue must then be the identity).
 template <std::size_t K, std::size_t N, class T, class Epi>
-void gemm(T const* A, std::size_t M, T const* B, T* C, Epi& epi, detail::workspace& ws) {
+void gemm(T const* A, std::size_t M, T const* B, T* C, Epi& epi, detail::workspace& ws, bool accumulate = false) {
     using tl = gemm_detail::tiles<T>;
-    constexpr std::size_t W = tl::W, NR = tl::NR, KC = tl::KC, NC = tl::NC;
+    constexpr std::size_t W = tl::W, NR = tl::NR, KC = tl::KC, NC = tl::NC, MR = tl::MR, MC = tl::MC;
     constexpr std::size_t n_full = N / NR * NR;          // columns in full-width strips
     constexpr std::size_t n_vec = n_full + (N - n_full) / W * W;  // plus single-vector strips
+    bool const first = !accumulate;
     // Packing pays off when B is too large for L1 and enough rows reuse each strip.
-    bool const pack = K * N >= 16384 && M >= 2 * tl::MR && n_full > 0;
+    bool const pack = K * N >= 16384 && M >= 2 * MR && n_full > 0;
     if (!pack) {
         for (std::size_t j0 = 0; j0 < n_full; j0 += NR)
-            gemm_detail::rows_dispatch<tl::NV, K>(M, K, A, K, B + j0, N, C + j0, N, j0, true, true, epi);
-        for (std::size_t j0 = n_full; j0 < n_vec; j0 += W)
-            gemm_detail::rows_dispatch<1, K>(M, K, A, K, B + j0, N, C + j0, N, j0, true, true, epi);
-        if constexpr (n_vec < N) gemm_detail::scalar_columns<K, N, n_vec>(M, A, B, C, epi);
-        return;
-    }
-    // Blocked and packed: for each panel of NC columns and KC depth, copy B's strips
-    // contiguous (kc×NR each), then sweep every row block over every strip.
-    T* packed = ws.alloc<T>(KC * NC);
-    for (std::size_t jc = 0; jc < n_full; jc += NC) {
-        std::size_t const nc = std::min(NC, n_full - jc);
-        for (std::size_t pc = 0; pc < K; pc += KC) {
-            std::size_t const kc = std::min(KC, K - pc);
-            bool const first = pc == 0, last = pc + kc == K;
-            for (std::size_t s = 0; s < nc; s += NR)
-                for (std::size_t k = 0; k < kc; ++k)
-                    std::copy_n(B + (pc + k) * N + jc + s, NR, packed + s * kc + k * NR);
-            for (std::size_t s = 0; s < nc; s += NR)
-                gemm_detail::rows_dispatch<tl::NV, 0>(M, kc, A + pc, K, packed + s * kc, NR, C + jc + s, N, jc + s,
-                                                   first, last, epi);
+            gemm_detail::rows_dispatch<tl::NV, K, 1>(M, K, A, K, MR * K, B + j0, N, C + j0, N, j0, first, true, epi);
+    } else {
+        // Blocked and packed: for each panel of NC columns and KC depth, copy B's strips
+        // contiguous, then sweep every row block over every strip.
+        T* packed = ws.alloc<T>(KC * NC);
+        for (std::size_t jc = 0; jc < n_full; jc += NC) {
+            std::size_t const nc = std::min(NC, n_full - jc);
+            for (std::size_t pc = 0; pc < K; pc += KC) {
+                std::size_t const kc = std::min(KC, K - pc);
+                gemm_detail::pack_strips<NR>(B, N, pc, kc, jc, nc, packed);
+                for (std::size_t ic = 0; ic < M; ic += MC)
+                    for (std::size_t s = 0; s < nc; s += NR)
+                        gemm_detail::rows_dispatch<tl::NV, 0, 1>(std::min(MC, M - ic), kc, A + ic * K + pc, K, MR * K,
+                                                              packed + s * kc, NR, C + ic * N + jc + s, N, jc + s,
+                                                              first && pc == 0, pc + kc == K, epi, ic);
+            }
         }
     }
     for (std::size_t j0 = n_full; j0 < n_vec; j0 += W)
-        gemm_detail::rows_dispatch<1, K>(M, K, A, K, B + j0, N, C + j0, N, j0, true, true, epi);
-    if constexpr (n_vec < N) gemm_detail::scalar_columns<K, N, n_vec>(M, A, B, C, epi);
+        gemm_detail::rows_dispatch<1, K, 1>(M, K, A, K, MR * K, B + j0, N, C + j0, N, j0, first, true, epi);
+    if constexpr (n_vec < N) {
+        if (accumulate) {
+            for (std::size_t r = 0; r < M; ++r)
+                for (std::size_t j = n_vec; j < N; ++j) {
+                    T s = C[r * N + j];
+                    for (std::size_t k = 0; k < K; ++k) s += A[r * K + k] * B[k * N + j];
+                    C[r * N + j] = s;
+                }
+        } else {
+            gemm_detail::scalar_columns<K, N, n_vec>(M, A, B, C, epi);
+        }
+    }
+}
+
+/// C (M×N) (+)= Aᵀ·B for A (D×M) and B (D×N) with the depth D known at run time: the weight
+/// gradient Xᵀ·G of a matmul. Both operands are packed per depth block, so that every tile
+/// reads them sequentially.
+template <std::size_t M, std::size_t N, class T>
+void gemm_tn(T const* A, std::size_t D, T const* B, T* C, detail::workspace& ws, bool accumulate) {
+    using tl = gemm_detail::tiles<T>;
+    constexpr std::size_t W = tl::W, NR = tl::NR, KC = tl::KC, NC = tl::NC, MR = tl::MR, MC = tl::MC;
+    constexpr std::size_t n_full = N / NR * NR;
+    constexpr std::size_t n_vec = n_full + (N - n_full) / W * W;
+    constexpr std::size_t m_pad = (M + MR - 1) / MR * MR;
+    identity_epilogue id;
+    if (D == 0) {
+        if (!accumulate) std::fill_n(C, M * N, T(0));
+        return;
+    }
+    T* pa = ws.alloc<T>(KC * m_pad);
+    T* pb = ws.alloc<T>(KC * std::min(NC, std::max<std::size_t>(n_full, NR)));
+    for (std::size_t pc = 0; pc < D; pc += KC) {
+        std::size_t const kc = std::min(KC, D - pc);
+        bool const first = pc == 0 && !accumulate, last = pc + kc == D;
+        // A's columns [m, m + MR) over this depth block, as kc rows of MR values.
+        for (std::size_t m = 0; m < M; m += MR) {
+            std::size_t const w = std::min(MR, M - m);
+            for (std::size_t k = 0; k < kc; ++k) std::copy_n(A + (pc + k) * M + m, w, pa + m * kc + k * MR);
+        }
+        for (std::size_t jc = 0; jc < n_full; jc += NC) {
+            std::size_t const nc = std::min(NC, n_full - jc);
+            gemm_detail::pack_strips<NR>(B, N, pc, kc, jc, nc, pb);
+            for (std::size_t ic = 0; ic < M; ic += MC)
+                for (std::size_t s = 0; s < nc; s += NR)
+                    gemm_detail::rows_dispatch<tl::NV, 0, MR>(std::min(MC, M - ic), kc, pa + ic * kc, 1, MR * kc,
+                                                          pb + s * kc, NR, C + ic * N + jc + s, N, jc + s, first, last,
+                                                          id, ic);
+        }
+        for (std::size_t j0 = n_full; j0 < n_vec; j0 += W)
+            gemm_detail::rows_dispatch<1, 0, MR>(M, kc, pa, 1, MR * kc, B + pc * N + j0, N, C + j0, N, j0, first, last, id);
+        for (std::size_t m = 0; m < M; ++m)
+            for (std::size_t j = n_vec; j < N; ++j) {
+                T s = first ? T(0) : C[m * N + j];
+                for (std::size_t k = 0; k < kc; ++k) s += pa[m / MR * MR * kc + k * MR + m % MR] * B[(pc + k) * N + j];
+                C[m * N + j] = s;
+            }
+    }
+}
+
+/// dst (C×R) = srcᵀ for src (R×C).
+template <std::size_t R, std::size_t C, class T>
+void transpose(T const* src, T* dst) {
+    constexpr std::size_t tile = 16;
+    for (std::size_t i0 = 0; i0 < R; i0 += tile)
+        for (std::size_t j0 = 0; j0 < C; j0 += tile)
+            for (std::size_t i = i0; i < std::min(i0 + tile, R); ++i)
+                for (std::size_t j = j0; j < std::min(j0 + tile, C); ++j) dst[j * R + i] = src[i * C + j];
 }
 
 /// Scalar twin of gemm(): the textbook triple loop with a double accumulator.

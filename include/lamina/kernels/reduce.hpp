@@ -1,6 +1,7 @@
 // Reductions over an expression without materializing it; and their scalar twins.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 
 #include "lamina/expr/node.hpp"
@@ -91,6 +92,32 @@ void sum_axis(E const& e, T* out) {
                     dst[j] = s;
                 }
             }
+    }
+}
+
+/// out (shape C, cbatch samples) = e summed over the axes along which C is broadcast to e's
+/// shape (M: bmap<e's shape, C>): the gradient of a broadcast operand, such as a bias.
+template <class M, class C, class E, class T>
+void sum_to(E const& e, T* out, std::size_t cbatch) {
+    using S = typename E::shape_type;
+    using V = detail::simd<T>;
+    constexpr std::size_t W = V::size;
+    detail::no_ctx c;
+    std::size_t const rows = S::rows(e.batch());
+    if constexpr (M::scalar) {
+        out[0] = static_cast<T>(sum_all(e));
+    } else if constexpr (M::one_row && !M::col_bcast) {  // every row of e adds into out's one row
+        constexpr std::size_t CC = S::cols;
+        std::fill_n(out, CC, T(0));
+        for (std::size_t r = 0; r < rows; ++r) {
+            std::size_t j = 0;
+            for (; j + W <= CC; j += W) (V::load_unaligned(out + j) + e.template get<V>(c, r, j)).store_unaligned(out + j);
+            for (; j < CC; ++j) out[j] += e.template get<T>(c, r, j);
+        }
+    } else {
+        std::fill_n(out, C::size(cbatch), T(0));
+        for (std::size_t r = 0; r < rows; ++r)
+            for (std::size_t j = 0; j < S::cols; ++j) out[M::row(r) * C::cols + M::col(j)] += e.template get<T>(c, r, j);
     }
 }
 
