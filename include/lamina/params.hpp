@@ -10,6 +10,7 @@
 
 #include <boost/hana.hpp>
 
+#include "lamina/autodiff/variable.hpp"
 #include "lamina/expr/node.hpp"
 #include "lamina/random.hpp"
 #include "lamina/tensor.hpp"
@@ -56,12 +57,10 @@ struct glorot_uniform {
 };
 }  // namespace init
 
-/// Marks the leaves that stand for parameters.
-struct param_tag {};
-
-/// A trainable tensor of static shape E..., initialized by Init when constructed.
+/// A trainable tensor of static shape E..., initialized by Init when constructed; its gradient
+/// and requires_grad come from variable.
 template <class T, class Init, std::size_t... E>
-class basic_param : public tensor<T, shape<E...>> {
+class basic_param : public variable<T, shape<E...>> {
 public:
     using is_lamina_param = void;
     using initializer = Init;
@@ -73,7 +72,6 @@ public:
     explicit basic_param(generator& g) { initialize(g); }
     /// Re-draws the values from the initializer.
     void initialize(generator& g) { Init{}(std::span<T>(this->data(), this->size()), fan_in, fan_out, g); }
-    auto as_leaf() const noexcept { return leaf<T const, shape<E...>, param_tag>(this->data(), this->batch()); }
 };
 
 /// The float32 parameter most layers declare: param<init::normal, In, Units> weight.

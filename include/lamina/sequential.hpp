@@ -4,10 +4,14 @@
 #include <array>
 #include <cstddef>
 #include <iomanip>
+#include <memory>
+#include <optional>
 #include <ostream>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <utility>
+#include <variant>
 
 #include "lamina/detail/fixed_string.hpp"
 #include "lamina/detail/type_name.hpp"
@@ -79,7 +83,7 @@ constexpr std::size_t in_features_of() {
 // what it expects) so that the only error is the Sequential's own sentence.
 template <class T, class S, class L>
 struct link {
-    using concrete = bind_t<L, S>;
+    using concrete = bind_t<L, S, T>;
     static constexpr std::size_t expects = in_features_of<concrete>();
     static constexpr bool width_ok = expects == 0 || expects == S::cols;
     using in = std::conditional_t<width_ok, S, with_cols<S, expects == 0 ? 1 : expects>>;
@@ -159,6 +163,18 @@ constexpr bool link_check() {
     return true;
 }
 
+/// What a call returns: a view of the output; after a training call, an expression built on it
+/// (a loss) sends its gradient into the net, for backward(loss).
+template <class T, class S>
+class net_output : public tensor_view<T const, S> {
+public:
+    net_output(T const* data, std::size_t batch, T* grad) : tensor_view<T const, S>(data, batch), grad_(grad) {}
+    auto as_leaf() const noexcept { return leaf<T const, S>(this->data(), this->batch(), grad_); }
+
+private:
+    T* grad_;
+};
+
 template <class In, class Layers>
 struct prev_specs;
 template <class In, class... C>
@@ -214,7 +230,8 @@ public:
         return detail::get_box<I>(layers_);
     }
 
-    /// Runs every layer; returns a view of the output, valid until the next call.
+    /// Runs every layer; returns a view of the output, valid until the next call. In training
+    /// mode the call also records what backward() needs.
     template <operand X>
     auto operator()(X const& x) {
         using D = std::remove_cvref_t<decltype(as_expr(x))>;
@@ -246,9 +263,23 @@ private:
             p = input_.data();
         }
         std::size_t const batch = S0::dynamic ? e.batch() : S0::batch_of(0);
+        if (training_) {
+            ws_.reset();
+            ws_.recording = true;
+            recorded_batch_ = batch;
+        } else {
+            recorded_batch_ = no_record;
+        }
         run(p, batch, seq{});
-        ws_.settle();
-        return tensor_view<T const, output_shape>(detail::get_box<size - 1>(outs_).view());
+        if (!training_) ws_.settle();
+        auto& out = detail::get_box<size - 1>(outs_);
+        T* grad = nullptr;
+        if (training_) {
+            auto& last = detail::get_box<size - 1>(state().grads);
+            if constexpr (output_shape::dynamic) last.resize(out.batch());
+            grad = last.data();
+        }
+        return detail::net_output<T, output_shape>(out.data(), out.batch(), grad);
     }
 
 public:
@@ -269,9 +300,78 @@ public:
         }(seq{});
     }
 
+    /// Training mode: calls record what backward() needs (PyTorch's net.train()).
+    void train(bool on = true) noexcept { training_ = on; }
+    /// Inference mode, the default: calls are fused and record nothing (PyTorch's net.eval()).
+    void eval() noexcept { training_ = false; }
+    bool training() const noexcept { return training_; }
+
+    /// Sends a gradient back through the layers of the last call (made in training mode),
+    /// adding every parameter's share to its grad(). Either
+    ///   backward(loss)  a one-number expression of the output, e.g. cross_entropy(Y, labels):
+    ///                   evaluated, its gradient sent back; returns its value (loss.backward());
+    ///   backward(dY)    dL/d(output), of the output's shape (Y.backward(dY)).
+    template <operand G>
+    auto backward(G const& gradient_or_loss) {
+        auto u = as_expr(gradient_or_loss);
+        using U = decltype(u);
+        using US = typename U::shape_type;
+        static_assert(std::is_same_v<US, output_shape> || US::rank == 0,
+                      "lamina::Sequential::backward: pass a loss (an expression of rank 0) or a gradient of "
+                      "the net's output shape");
+        if (recorded_batch_ == no_record)
+            throw error("lamina::Sequential::backward: no recorded forward pass; call net.train(), then net(X), "
+                        "then backward (once per forward)");
+        auto& last = detail::get_box<size - 1>(state().grads);
+        std::size_t const out_batch = detail::get_box<size - 1>(outs_).batch();
+        T const* g;
+        typename U::value_type value{};
+        if constexpr (US::rank == 0) {
+            // The output's leaf (from the training call) collects the loss's gradient here.
+            last.fill(T(0));
+            T* v = ws_.alloc<T>(1);
+            detail::evaluate(u, v, ws_);
+            value = *v;
+            u.backprop(scalar<T>(T(1)), ws_);
+            g = last.data();
+        } else {
+            if (u.batch() != out_batch)
+                throw shape_error("lamina::Sequential::backward: the gradient holds " + std::to_string(u.batch()) +
+                                  " samples but the last forward pass had " + std::to_string(out_batch));
+            if constexpr (detail::in_memory<U>) {
+                g = u.data();
+            } else {
+                if constexpr (output_shape::dynamic) last.resize(out_batch);
+                detail::evaluate(u, last.data(), ws_);
+                g = last.data();
+            }
+        }
+        back(g, std::make_index_sequence<size>{});
+        recorded_batch_ = no_record;
+        ws_.recording = false;
+        ws_.settle();
+        if constexpr (US::rank == 0) return value;
+    }
+
+    /// Sets every parameter's gradient to zero.
+    void zero_grad() {
+        for_each_parameter([](std::string_view, auto& p) { p.zero_grad(); });
+    }
+
     /// Re-initializes every parameter from its initializer (Gluon's force_reinit).
     void initialize(generator& g = default_generator()) {
         for_each_parameter([&](std::string_view, auto& p) { p.initialize(g); });
+    }
+    /// Re-initializes with another initializer, as Gluon's initialize(init, force_reinit=True):
+    /// parameters whose name ends in "bias" become zeros, every other one is drawn from init.
+    template <class Init>
+    void initialize(Init init, generator& g = default_generator()) {
+        for_each_parameter([&](std::string_view name, auto& p) {
+            using P = std::remove_cvref_t<decltype(p)>;
+            std::span<typename P::value_type> d(p.data(), p.size());
+            if (name.ends_with("bias")) init::zeros{}(d, P::fan_in, P::fan_out, g);
+            else init(d, P::fan_in, P::fan_out, g);
+        });
     }
 
     /// The per-layer workspace's size, for checking that repeated calls reuse memory.
@@ -288,13 +388,45 @@ private:
     T const* step(T const* in, std::size_t batch) {
         using SI = input_shape_of<I>;
         using SO = output_shape_of<I>;
-        input_leaf<T, SI> x(in, SI::batch_of(batch));
-        auto e = as_expr(layer_at<I>()(x));
         auto& out = detail::get_box<I>(outs_);
-        if constexpr (SO::dynamic) out.resize(e.batch());
-        ws_.reset();
-        detail::evaluate(e, out.data(), ws_);
+        if (training_) {
+            // The input's gradient goes to the previous layer's (the net's input gets none).
+            T* gin = nullptr;
+            if constexpr (I > 0) {
+                auto& gi = detail::get_box<I - 1>(state().grads);
+                if constexpr (SI::dynamic) gi.resize(SI::batch_of(batch));
+                gin = gi.data();
+            }
+            auto& e = std::get<I>(state().recorded).emplace(as_expr(std::as_const(layer_at<I>())(input_leaf<T, SI>(in, SI::batch_of(batch), gin))));
+            if constexpr (SO::dynamic) out.resize(e.batch());
+            detail::evaluate(e, out.data(), ws_);  // ws_ is not reset: backward reads what it keeps
+        } else {
+            auto e = as_expr(std::as_const(layer_at<I>())(input_leaf<T, SI>(in, SI::batch_of(batch))));
+            if constexpr (SO::dynamic) out.resize(e.batch());
+            ws_.reset();
+            detail::evaluate(e, out.data(), ws_);
+        }
         return out.data();
+    }
+
+    // Layer I gets dL/d(its output) in g; its input's gradient buffer starts at zero and
+    // collects what the layer sends back.
+    template <std::size_t... I>
+    void back(T const* g, std::index_sequence<I...>) {
+        ((g = back_step<size - 1 - I>(g)), ...);
+    }
+    template <std::size_t I>
+    T const* back_step(T const* g) {
+        using SO = output_shape_of<I>;
+        T* gin = nullptr;
+        if constexpr (I > 0) {
+            auto& gi = detail::get_box<I - 1>(state().grads);
+            gi.fill(T(0));
+            gin = gi.data();
+        }
+        auto& e = *std::get<I>(state().recorded);
+        e.backprop(leaf<T const, SO>(g, detail::get_box<I>(outs_).batch()), ws_);
+        return gin;
     }
 
     template <class F, std::size_t... I>
@@ -310,11 +442,40 @@ private:
     static auto make_layers(std::index_sequence<I...>) -> detail::flat_tuple<seq, layer_type<I>...>;
     template <std::size_t... I>
     static auto make_outs(std::index_sequence<I...>) -> detail::flat_tuple<seq, tensor<T, output_shape_of<I>>...>;
+    // What layer I's forward returns on its input leaf: kept between a training call and backward.
+    // (On the shape the layer expects, and nothing for a layer that cannot be called there:
+    // the Sequential's own check reports that mistake, once.)
+    template <std::size_t I>
+    static auto recorded_of() {
+        if constexpr (link_at<I>::callable)
+            return std::type_identity<expr_t<decltype(std::declval<layer_type<I> const&>()(
+                std::declval<input_leaf<T, typename link_at<I>::in>>()))>>{};
+        else return std::type_identity<std::monostate>{};
+    }
+    template <std::size_t I>
+    using recorded_t = typename decltype(recorded_of<I>())::type;
+    template <std::size_t... I>
+    static auto make_recorded(std::index_sequence<I...>) -> std::tuple<std::optional<recorded_t<I>>...>;
+    static constexpr std::size_t no_record = std::size_t(-1);
+
+    // What training needs, made on the first training call: an inference-only net does not
+    // carry it.
+    struct training_state {
+        decltype(make_outs(seq{})) grads{};  // dL/d(output of layer I)
+        decltype(make_recorded(seq{})) recorded{};
+    };
+    training_state& state() {
+        if (!train_) train_ = std::make_unique<training_state>();
+        return *train_;
+    }
 
     decltype(make_layers(seq{})) layers_{};
     decltype(make_outs(seq{})) outs_{};
     tensor<T, S0> input_{};
     detail::workspace ws_;
+    std::unique_ptr<training_state> train_;
+    bool training_ = false;
+    std::size_t recorded_batch_ = no_record;
 };
 
 /// The I-th layer of a net.

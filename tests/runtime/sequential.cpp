@@ -52,7 +52,7 @@ TEST_CASE("A Sequential's output equals its layers evaluated one after another",
     for (std::size_t B : lamina_test::batches) {
         auto x = lm::rand<lm::dyn, 8>(B, g);
         auto y = net(x);
-        STATIC_REQUIRE(std::is_same_v<decltype(y), lm::tensor_view<float const, lm::shape<lm::dyn, 4>>>);
+        STATIC_REQUIRE(std::is_base_of_v<lm::tensor_view<float const, lm::shape<lm::dyn, 4>>, decltype(y)>);
         REQUIRE(y.batch() == B);
         lm::tensor h1 = lm::get<0>(net)(x);
         lm::tensor h2 = lm::get<1>(net)(h1);

@@ -138,7 +138,7 @@ static_assert(std::is_same_v<lm::expr_t<lm::tensor<float, shape<dyn, 4>> const&>
 static_assert(std::is_same_v<lm::expr_t<lm::tensor<float, shape<dyn, 4>>&&>, lm::owning_leaf<float, shape<dyn, 4>>>);
 static_assert(std::is_same_v<lm::expr_t<lm::tensor<float, shape<dyn, 4>>>, lm::owning_leaf<float, shape<dyn, 4>>>);
 static_assert(std::is_same_v<lm::expr_t<lm::tensor_view<float, shape<2, 4>>>, lm::leaf<float const, shape<2, 4>>>);
-static_assert(std::is_same_v<lm::expr_t<decltype((P))>, lm::leaf<float const, shape<4, 3>, lm::param_tag>>);
+static_assert(std::is_same_v<lm::expr_t<decltype((P))>, lm::leaf<float const, shape<4, 3>, lm::variable_tag>>);
 static_assert(std::is_same_v<decltype(lm::rand<2, 4>() + A), lm::binary_expr<lm::ops::add, lm::owning_leaf<float, shape<2, 4>>, lm::leaf<float const, shape<2, 4>>>>);
 static_assert(std::is_same_v<decltype(std::move(X) * 2), lm::binary_expr<lm::ops::mul, lm::owning_leaf<float, shape<dyn, 4>>, lm::scalar<float>>>);
 static_assert(std::is_same_v<lm::expr_t<decltype(X + b)>, decltype(X + b)>);  // an expression is itself

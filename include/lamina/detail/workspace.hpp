@@ -44,6 +44,9 @@ public:
             live_ = 0;
         }
     }
+    /// While set, evaluations keep what a backward pass needs: a matmul's product is stored
+    /// rather than fused into its consumer (one extra pass, next to the GEMM: cheap).
+    bool recording = false;
     /// Bytes held (for tests that check reuse).
     std::size_t capacity() const noexcept { return total_; }
     std::size_t blocks() const noexcept { return blocks_.size(); }

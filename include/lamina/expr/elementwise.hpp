@@ -4,61 +4,85 @@
 #include <cmath>
 
 #include "lamina/expr/node.hpp"
+#include "lamina/kernels/elementwise.hpp"
+#include "lamina/kernels/reduce.hpp"
 
 namespace lamina {
 
 namespace ops {
 
-// Each op works on scalars and on xsimd batches alike.
+// Each op works on scalars and on xsimd batches alike, and states its derivative: a unary op
+// grad(g, x) = g·f'(x); a binary op grad_a / grad_b(g, a, b) = g·∂f/∂a, g·∂f/∂b. Add and
+// subtract are `linear`: their gradients need no operand values.
 struct add {
+    static constexpr bool linear = true;
     template <class V> V operator()(V a, V b) const noexcept { return a + b; }
 };
 struct sub {
+    static constexpr bool linear = true;
     template <class V> V operator()(V a, V b) const noexcept { return a - b; }
 };
 struct mul {
     template <class V> V operator()(V a, V b) const noexcept { return a * b; }
+    template <class V> static V grad_a(V g, V, V b) noexcept { return g * b; }
+    template <class V> static V grad_b(V g, V a, V) noexcept { return g * a; }
 };
 struct div {
     template <class V> V operator()(V a, V b) const noexcept { return a / b; }
+    template <class V> static V grad_a(V g, V, V b) noexcept { return g / b; }
+    template <class V> static V grad_b(V g, V a, V b) noexcept { return -(g * a) / (b * b); }
 };
+// Ties send the gradient to the first operand.
 struct maximum {
     template <class V> V operator()(V a, V b) const noexcept {
         if constexpr (std::is_arithmetic_v<V>) return a < b ? b : a;
         else return xsimd::max(a, b);
     }
+    template <class V> static V grad_a(V g, V a, V b) noexcept { return detail::select(a >= b, g, V(0)); }
+    template <class V> static V grad_b(V g, V a, V b) noexcept { return detail::select(a >= b, V(0), g); }
 };
 struct minimum {
     template <class V> V operator()(V a, V b) const noexcept {
         if constexpr (std::is_arithmetic_v<V>) return b < a ? b : a;
         else return xsimd::min(a, b);
     }
+    template <class V> static V grad_a(V g, V a, V b) noexcept { return detail::select(a <= b, g, V(0)); }
+    template <class V> static V grad_b(V g, V a, V b) noexcept { return detail::select(a <= b, V(0), g); }
 };
 struct neg {
     template <class V> V operator()(V a) const noexcept { return -a; }
+    template <class V> static V grad(V g, V) noexcept { return -g; }
 };
+// relu'(0) = 0, as in PyTorch.
 struct relu {
     template <class V> V operator()(V a) const noexcept {
         if constexpr (std::is_arithmetic_v<V>) return a < V(0) ? V(0) : a;
         else return xsimd::max(a, V(0));
     }
+    template <class V> static V grad(V g, V x) noexcept { return detail::select(x > V(0), g, V(0)); }
 };
 struct exp {
     template <class V> V operator()(V a) const noexcept {
         if constexpr (std::is_arithmetic_v<V>) return std::exp(a);
         else return xsimd::exp(a);
     }
+    template <class V> static V grad(V g, V x) noexcept { return g * exp{}(x); }
 };
 struct log {
     template <class V> V operator()(V a) const noexcept {
         if constexpr (std::is_arithmetic_v<V>) return std::log(a);
         else return xsimd::log(a);
     }
+    template <class V> static V grad(V g, V x) noexcept { return g / x; }
 };
 struct tanh {
     template <class V> V operator()(V a) const noexcept {
         if constexpr (std::is_arithmetic_v<V>) return std::tanh(a);
         else return xsimd::tanh(a);
+    }
+    template <class V> static V grad(V g, V x) noexcept {
+        V const t = tanh{}(x);
+        return g * (V(1) - t * t);
     }
 };
 struct sigmoid {
@@ -67,24 +91,116 @@ struct sigmoid {
         if constexpr (std::is_arithmetic_v<V>) return T(1) / (T(1) + std::exp(-a));
         else return V(T(1)) / (V(T(1)) + xsimd::exp(-a));
     }
+    template <class V> static V grad(V g, V x) noexcept {
+        V const s = sigmoid{}(x);
+        return g * s * (V(1) - s);
+    }
 };
 struct sqrt {
     template <class V> V operator()(V a) const noexcept {
         if constexpr (std::is_arithmetic_v<V>) return std::sqrt(a);
         else return xsimd::sqrt(a);
     }
+    template <class V> static V grad(V g, V x) noexcept { return g / (V(2) * sqrt{}(x)); }
 };
+// abs'(0) = 0, as in PyTorch.
 struct abs {
     template <class V> V operator()(V a) const noexcept {
         if constexpr (std::is_arithmetic_v<V>) return std::abs(a);
         else return xsimd::abs(a);
     }
+    template <class V> static V grad(V g, V x) noexcept {
+        return detail::select(x > V(0), g, detail::select(x < V(0), -g, V(0)));
+    }
 };
 struct square {
     template <class V> V operator()(V a) const noexcept { return a * a; }
+    template <class V> static V grad(V g, V x) noexcept { return V(2) * g * x; }
 };
 
 }  // namespace ops
+
+namespace detail {
+
+/// g·f'(a) for a unary node f(a): reads the forward child a in place (nothing is stored).
+template <class Op, class G, class A>
+struct unary_grad : expr_base<unary_grad<Op, G, A>> {
+    using value_type = typename A::value_type;
+    using shape_type = typename A::shape_type;
+    static constexpr int matmuls = 0;
+    static constexpr bool fusable = false;
+    static constexpr bool flat = G::flat && A::flat;
+    G g;
+    A const* a;
+    unary_grad(G grad, A const& x) : g(std::move(grad)), a(&x) {}
+    std::size_t batch() const noexcept { return a->batch(); }
+    void prepare(workspace&, bool) noexcept {}
+    template <class V, class Ctx>
+    V get(Ctx const& c, std::size_t r, std::size_t j) const noexcept {
+        return Op::grad(g.template get<V>(c, r, j), a->template get<V>(c, r, j));
+    }
+};
+
+/// g·∂f/∂a (Side 0) or g·∂f/∂b (Side 1) for a binary node P = f(a, b), in P's shape.
+template <class Op, int Side, class G, class P>
+struct binary_grad : expr_base<binary_grad<Op, Side, G, P>> {
+    using value_type = typename P::value_type;
+    using shape_type = typename P::shape_type;
+    static constexpr int matmuls = 0;
+    static constexpr bool fusable = false;
+    static constexpr bool flat = G::flat && P::flat;
+    G g;
+    P const* p;
+    binary_grad(G grad, P const& parent) : g(std::move(grad)), p(&parent) {}
+    std::size_t batch() const noexcept { return p->batch(); }
+    void prepare(workspace&, bool) noexcept {}
+    template <class V, class Ctx>
+    V get(Ctx const& c, std::size_t r, std::size_t j) const noexcept {
+        V const gv = g.template get<V>(c, r, j);
+        V const av = fetch<V, typename P::map_a>(p->a, c, r, j);
+        V const bv = fetch<V, typename P::map_b>(p->b, c, r, j);
+        if constexpr (Side == 0) return Op::grad_a(gv, av, bv);
+        else return Op::grad_b(gv, av, bv);
+    }
+};
+
+/// g evaluated into the workspace (unless it already sits in memory), as a leaf.
+template <class G>
+auto settle_grad(G const& g, workspace& ws) {
+    using T = typename G::value_type;
+    using S = typename G::shape_type;
+    if constexpr (in_memory<G>) {
+        return leaf<T const, S>(g.data(), g.batch());
+    } else {
+        T* buf = ws.alloc<T>(S::size(g.batch()));
+        kernels::elementwise(g, buf);
+        return leaf<T const, S>(buf, g.batch());
+    }
+}
+
+/// Sends g (in the parent's shape) to child x, which the parent reads through the map M:
+/// summed over the axes x is broadcast along.
+template <class M, class X, class G>
+void send_grad(X const& x, G const& g, workspace& ws) {
+    if constexpr (M::identity) {
+        x.backprop(g, ws);
+    } else {
+        using T = typename X::value_type;
+        using CS = typename X::shape_type;
+        T* buf = ws.alloc<T>(CS::size(x.batch()));
+        kernels::sum_to<M, CS>(g, buf, x.batch());
+        x.backprop(leaf<T const, CS>(buf, x.batch()), ws);
+    }
+}
+
+}  // namespace detail
+
+template <class T, class S, class Tag>
+template <class G>
+void leaf<T, S, Tag>::backprop(G const& grad, detail::workspace&) const {
+    static_assert(std::is_same_v<typename G::shape_type, S>, "lamina: a gradient's shape differs from its leaf's");
+    if (g) kernels::elementwise<true>(grad, g);
+}
 
 template <class Op, class A>
 struct unary_expr : expr_base<unary_expr<Op, A>> {
@@ -101,6 +217,11 @@ struct unary_expr : expr_base<unary_expr<Op, A>> {
     template <class V, class Ctx>
     V get(Ctx const& c, std::size_t r, std::size_t j) const noexcept {
         return Op{}(a.template get<V>(c, r, j));
+    }
+    bool needs_grad() const noexcept { return a.needs_grad(); }
+    template <class G>
+    void backprop(G const& g, detail::workspace& ws) const {
+        if (a.needs_grad()) a.backprop(detail::unary_grad<Op, G, A>(g, a), ws);
     }
     template <class F>
     void visit_fused(F&& f) const {
@@ -155,23 +276,30 @@ struct binary_expr : expr_base<binary_expr<Op, A, B>> {
     }
     template <class V, class Ctx>
     V get(Ctx const& c, std::size_t r, std::size_t j) const noexcept {
-        return Op{}(fetch<V, map_a>(a, c, r, j), fetch<V, map_b>(b, c, r, j));
+        return Op{}(detail::fetch<V, map_a>(a, c, r, j), detail::fetch<V, map_b>(b, c, r, j));
     }
     template <class F>
     void visit_fused(F&& f) const {
         if constexpr (A::fusable && map_a::identity) a.visit_fused(f);
         else b.visit_fused(f);
     }
-
-private:
-    template <class V, class M, class X, class Ctx>
-    static V fetch(X const& x, Ctx const& c, std::size_t r, std::size_t j) noexcept {
-        using T = detail::scalar_of_t<V>;
-        // One value for every lane: a column broadcast, or a one-element operand (which must
-        // not be read as a whole vector).
-        if constexpr ((M::col_bcast || (M::scalar && !M::identity)) && !std::is_arithmetic_v<V>)
-            return V(x.template get<T>(c, M::row(r), 0));
-        else return x.template get<V>(c, M::row(r), M::col(j));
+    bool needs_grad() const noexcept { return a.needs_grad() || b.needs_grad(); }
+    template <class G>
+    void backprop(G const& g, detail::workspace& ws) const {
+        bool const na = a.needs_grad(), nb = b.needs_grad();
+        if constexpr (!detail::in_memory<G>) {
+            if (na && nb) return backprop(detail::settle_grad(g, ws), ws);  // compute g once, not twice
+        }
+        if constexpr (requires { Op::linear; }) {
+            if (na) detail::send_grad<map_a>(a, g, ws);
+            if (nb) {
+                if constexpr (std::is_same_v<Op, ops::add>) detail::send_grad<map_b>(b, g, ws);
+                else detail::send_grad<map_b>(b, unary_expr<ops::neg, G>(g), ws);
+            }
+        } else {
+            if (na) detail::send_grad<map_a>(a, detail::binary_grad<Op, 0, G, binary_expr>(g, *this), ws);
+            if (nb) detail::send_grad<map_b>(b, detail::binary_grad<Op, 1, G, binary_expr>(g, *this), ws);
+        }
     }
 };
 

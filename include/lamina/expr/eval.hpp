@@ -22,17 +22,20 @@ struct fused_epilogue {
     }
 };
 
-/// out = e. `e` is prepared here, so it must not have been prepared before.
+/// out = e. `e` is prepared here, so it must not have been prepared before. While ws is
+/// recording, e keeps what its backward pass reads, until ws is reset.
 template <class E, class T>
 void evaluate(E& e, T* out, workspace& ws) {
     if constexpr (E::fusable) {
-        e.prepare(ws, true);
-        fused_epilogue<E> epi{e};
-        e.visit_fused([&](auto const& mm) { mm.run(out, epi); });
-    } else {
-        e.prepare(ws, false);
-        kernels::elementwise(e, out);
+        if (!ws.recording) {
+            e.prepare(ws, true);
+            fused_epilogue<E> epi{e};
+            e.visit_fused([&](auto const& mm) { mm.run(out, epi); });
+            return;
+        }
     }
+    e.prepare(ws, false);
+    kernels::elementwise(e, out);
 }
 
 template <class T, class E>

@@ -2,6 +2,7 @@
 // own shape, the GEMM runs that expression in its epilogue (bias, activation, anything).
 #pragma once
 
+#include "lamina/expr/elementwise.hpp"
 #include "lamina/expr/node.hpp"
 #include "lamina/kernels/gemm.hpp"
 
@@ -73,6 +74,41 @@ struct matmul_expr : expr_base<matmul_expr<A, B>> {
         if constexpr (detail::is_epi_for<Ctx, V>) return c.acc;
         else return detail::load<V>(out + r * N + j);
     }
+    bool needs_grad() const noexcept { return a.needs_grad() || b.needs_grad(); }
+    /// dA = G·Bᵀ and dB = Aᵀ·G, each only if wanted; a leaf's gradient is accumulated in place.
+    template <class G>
+    void backprop(G const& g, detail::workspace& ws) const {
+        bool const na = a.needs_grad(), nb = b.needs_grad();
+        if (!na && !nb) return;
+        auto const gm = detail::settle_grad(g, ws);
+        std::size_t const m = rows();
+        kernels::identity_epilogue id;
+        if (nb) {
+            send_product(b, ws, [&](value_type* dst, bool acc) { kernels::gemm_tn<K, N>(pa, m, gm.data(), dst, ws, acc); });
+        }
+        if (na) {
+            value_type* bt = ws.alloc<value_type>(K * N);
+            kernels::transpose<K, N>(pb, bt);
+            send_product(a, ws, [&](value_type* dst, bool acc) { kernels::gemm<N, K>(gm.data(), m, bt, dst, id, ws, acc); });
+        }
+    }
+
+private:
+    // Runs product(dst, accumulate): straight into a leaf's gradient, else into the workspace
+    // and on to the child.
+    template <class X, class F>
+    static void send_product(X const& x, detail::workspace& ws, F&& product) {
+        if constexpr (requires { x.grad(); }) {
+            product(x.grad(), true);
+        } else {
+            using S = typename X::shape_type;
+            value_type* buf = ws.alloc<value_type>(S::size(x.batch()));
+            product(buf, false);
+            x.backprop(leaf<value_type const, S>(buf, x.batch()), ws);
+        }
+    }
+
+public:
     template <class F>
     void visit_fused(F&& f) const {
         f(*this);

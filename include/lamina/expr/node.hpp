@@ -6,7 +6,10 @@
 //   get<V>(ctx, r, j)       the value(s) at row r, column j of the node's own shape, V being
 //                           the scalar type or an xsimd batch;
 //   matmuls / fusable       how many matmuls the subtree holds, and whether exactly one of
-//                           them is reached through element-wise nodes without broadcasting.
+//                           them is reached through element-wise nodes without broadcasting;
+//   needs_grad()            whether a gradient can reach a leaf that records one;
+//   backprop(g, ws)         after a recorded evaluation: sends the gradient g (an expression of
+//                           the node's shape, readable without prepare) on to the children.
 #pragma once
 
 #include <cstddef>
@@ -29,6 +32,9 @@ struct expr_base {
     auto eval() const;
     /// The value of a one-element expression (torch's .item()).
     auto item() const;
+    /// Evaluates a one-element expression and sends the gradient 1 back to every leaf that
+    /// records one (torch's loss.backward()); returns the value.
+    auto backward() const;
 };
 
 template <class E>
@@ -65,6 +71,17 @@ template <class V, class T>
 V load(T const* p) {
     if constexpr (std::is_arithmetic_v<V>) return *p;
     else return V::load_unaligned(p);
+}
+template <class V, class T>
+void store(T* p, V v) {
+    if constexpr (std::is_arithmetic_v<V>) *p = v;
+    else v.store_unaligned(p);
+}
+/// Lane-wise (or scalar) choice: m ? a : b.
+template <class M, class V>
+V select(M m, V a, V b) {
+    if constexpr (std::is_arithmetic_v<V>) return m ? a : b;
+    else return xsimd::select(m, a, b);
 }
 
 // How a child of shape C is indexed from its parent of shape P (right-aligned broadcast).
@@ -109,6 +126,17 @@ struct bmap {
     static constexpr std::size_t col(std::size_t j) noexcept { return (identity || C::cols != 1) ? j : 0; }
 };
 
+/// Reads child x (mapped by M) at its parent's row r, column j.
+template <class V, class M, class X, class Ctx>
+[[gnu::always_inline]] inline V fetch(X const& x, Ctx const& c, std::size_t r, std::size_t j) noexcept {
+    using T = scalar_of_t<V>;
+    // One value for every lane: a column broadcast, or a one-element operand (which must
+    // not be read as a whole vector).
+    if constexpr ((M::col_bcast || (M::scalar && !M::identity)) && !std::is_arithmetic_v<V>)
+        return V(x.template get<T>(c, M::row(r), 0));
+    else return x.template get<V>(c, M::row(r), M::col(j));
+}
+
 }  // namespace detail
 
 /// A view of contiguous data as an expression. Tag tells inputs from parameters.
@@ -123,16 +151,22 @@ struct leaf : expr_base<leaf<T, S, Tag>> {
 
     T const* p = nullptr;
     std::size_t b = S::batch_of(0);
+    value_type* g = nullptr;  // where backward accumulates this leaf's gradient, if anywhere
 
     leaf() = default;
-    leaf(T const* data, std::size_t batch) : p(data), b(batch) {}
+    leaf(T const* data, std::size_t batch, value_type* grad = nullptr) : p(data), b(batch), g(grad) {}
     std::size_t batch() const noexcept { return b; }
     T const* data() const noexcept { return p; }
+    value_type* grad() const noexcept { return g; }
     void prepare(detail::workspace&, bool) noexcept {}
     template <class V, class Ctx>
     V get(Ctx const&, std::size_t r, std::size_t j) const noexcept {
         return detail::load<V>(p + r * S::cols + j);
     }
+    bool needs_grad() const noexcept { return g != nullptr; }
+    /// Adds the gradient into g (defined in expr/elementwise.hpp, beside the kernel it runs).
+    template <class G>
+    void backprop(G const& grad, detail::workspace&) const;
 };
 
 /// A leaf that owns its tensor (made from an rvalue tensor, so nothing dangles).
@@ -150,6 +184,9 @@ struct owning_leaf : expr_base<owning_leaf<T, S>> {
     std::size_t batch() const noexcept { return t.batch(); }
     T const* data() const noexcept { return t.data(); }
     void prepare(detail::workspace&, bool) noexcept {}
+    static constexpr bool needs_grad() noexcept { return false; }
+    template <class G>
+    void backprop(G const&, detail::workspace&) const noexcept {}
     template <class V, class Ctx>
     V get(Ctx const&, std::size_t r, std::size_t j) const noexcept {
         return detail::load<V>(t.data() + r * S::cols + j);
@@ -168,13 +205,45 @@ struct scalar : expr_base<scalar<T>> {
     explicit scalar(T x) : v(x) {}
     std::size_t batch() const noexcept { return 1; }
     void prepare(detail::workspace&, bool) noexcept {}
+    static constexpr bool needs_grad() noexcept { return false; }
+    template <class G>
+    void backprop(G const&, detail::workspace&) const noexcept {}
     template <class V, class Ctx>
     V get(Ctx const&, std::size_t, std::size_t) const noexcept {
         return V(v);
     }
 };
 
+/// A reads as if broadcast to shape S (right-aligned): how a gradient travels back through a
+/// reduction. Only gradients are built from it, so it has no gradient of its own.
+template <class S, class A>
+struct broadcast_to : expr_base<broadcast_to<S, A>> {
+    using value_type = typename A::value_type;
+    using shape_type = S;
+    using map = detail::bmap<S, typename A::shape_type>;
+    static constexpr int matmuls = 0;
+    static constexpr bool fusable = false;
+    static constexpr bool flat = map::flat && A::flat;
+    A a;
+    std::size_t b;
+
+    broadcast_to(A x, std::size_t batch) : a(std::move(x)), b(S::batch_of(batch)) {}
+    std::size_t batch() const noexcept { return b; }
+    void prepare(detail::workspace&, bool) noexcept {}
+    template <class V, class Ctx>
+    V get(Ctx const& c, std::size_t r, std::size_t j) const noexcept {
+        return detail::fetch<V, map>(a, c, r, j);
+    }
+    static constexpr bool needs_grad() noexcept { return false; }
+    template <class G>
+    void backprop(G const&, detail::workspace&) const noexcept {}
+};
+
 namespace detail {
+
+/// Expressions whose values sit in memory already (leaves): a gradient need not be copied.
+template <class E>
+concept in_memory = requires(E const& e) { { e.data() }; };
 
 template <class X>
 struct is_tensor_like : std::false_type {};

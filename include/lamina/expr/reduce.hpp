@@ -1,6 +1,7 @@
 // Reductions: sum and mean over all elements or over one axis.
 #pragma once
 
+#include "lamina/expr/elementwise.hpp"
 #include "lamina/expr/node.hpp"
 #include "lamina/kernels/reduce.hpp"
 
@@ -46,6 +47,15 @@ struct reduce_all : expr_base<reduce_all<Op, A>> {
     template <class V, class Ctx>
     V get(Ctx const&, std::size_t, std::size_t) const noexcept {
         return V(v);
+    }
+    bool needs_grad() const noexcept { return a.needs_grad(); }
+    /// Every element of the operand gets g (over n for the mean: the batch counts too).
+    template <class G>
+    void backprop(G const& g, detail::workspace& ws) const {
+        if (!a.needs_grad()) return;
+        value_type gv = g.template get<value_type>(detail::no_ctx{}, 0, 0);
+        if constexpr (Op::mean) gv /= static_cast<value_type>(A::shape_type::size(a.batch()));
+        a.backprop(broadcast_to<typename A::shape_type, scalar<value_type>>(scalar<value_type>(gv), a.batch()), ws);
     }
 };
 
@@ -104,6 +114,21 @@ struct reduce_axis : expr_base<reduce_axis<Op, Axis, Keep, A>> {
     template <class V, class Ctx>
     V get(Ctx const&, std::size_t r, std::size_t j) const noexcept {
         return detail::load<V>(out + r * shape_type::cols + j);
+    }
+    bool needs_grad() const noexcept { return a.needs_grad(); }
+    /// Every element along the axis gets its slot's g (over the axis' length for the mean).
+    template <class G>
+    void backprop(G const& g, detail::workspace& ws) const {
+        if (!a.needs_grad()) return;
+        using K = typename detail::reduced_shape<SA, Axis, true>::type;  // g's layout, axis kept as 1
+        auto const gm = detail::settle_grad(g, ws);
+        broadcast_to<SA, leaf<value_type const, K>> spread(leaf<value_type const, K>(gm.data(), a.batch()), a.batch());
+        if constexpr (Op::mean) {
+            value_type const k = static_cast<value_type>(SA::runtime_extents(a.batch())[Axis]);
+            a.backprop(binary_expr<ops::mul, decltype(spread), scalar<value_type>>(spread, scalar<value_type>(1 / k)), ws);
+        } else {
+            a.backprop(spread, ws);
+        }
     }
 };
 

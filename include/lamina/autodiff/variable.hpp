@@ -1,0 +1,53 @@
+// A tensor that records the gradient flowing into it (torch's requires_grad=True).
+#pragma once
+
+#include <utility>
+
+#include "lamina/expr/node.hpp"
+#include "lamina/tensor.hpp"
+
+namespace lamina {
+
+/// Marks the leaves of tensors that record a gradient.
+struct variable_tag {};
+
+/// A tensor with a gradient of its shape beside it. In an expression it is a leaf through
+/// which backward() accumulates into grad(); with requires_grad(false) it is a constant.
+template <class T, class S>
+class variable : public tensor<T, S> {
+public:
+    using tensor_type = tensor<T, S>;
+    using tensor_type::tensor_type;
+    variable() = default;
+    variable(tensor_type t) : tensor_type(std::move(t)) {}
+
+    /// dL/d(this), summed over every backward() since the last zero_grad().
+    tensor_type& grad() noexcept { return sync_grad(); }
+    tensor_type const& grad() const noexcept { return sync_grad(); }
+    void zero_grad() noexcept { sync_grad().fill(T(0)); }
+
+    bool requires_grad() const noexcept { return requires_grad_; }
+    /// false: a constant (a frozen parameter); backward() leaves it and its gradient alone.
+    void requires_grad(bool on) noexcept { requires_grad_ = on; }
+
+    auto as_leaf() const noexcept {
+        return leaf<T const, S, variable_tag>(this->data(), this->batch(), requires_grad_ ? sync_grad().data() : nullptr);
+    }
+
+private:
+    // The gradient follows the value's batch (a dynamic batch may be resized).
+    tensor_type& sync_grad() const noexcept {
+        if constexpr (S::dynamic)
+            if (grad_.batch() != this->batch()) grad_ = tensor_type(this->batch());
+        return grad_;
+    }
+    // mutable: expressions see a variable as const (a layer's forward is const), yet backward
+    // writes its gradient.
+    mutable tensor_type grad_ = tensor_type();
+    bool requires_grad_ = true;
+};
+
+template <class T, class S>
+variable(tensor<T, S>) -> variable<T, S>;
+
+}  // namespace lamina
