@@ -4,7 +4,7 @@
 #pragma once
 
 #include "lamina/error.hpp"
-// Shapes and tensors first: errors in them then show a short include chain.
+// Shapes, tensors and expressions first: errors in them then show a short include chain.
 #include "lamina/shape.hpp"
 #include "lamina/tensor.hpp"
 #include "lamina/expr/elementwise.hpp"
@@ -12,10 +12,19 @@
 #include "lamina/expr/matmul.hpp"
 #include "lamina/expr/node.hpp"
 #include "lamina/expr/reduce.hpp"
+#include "lamina/autodiff/backward.hpp"
+#include "lamina/autodiff/variable.hpp"
+#include "lamina/io/batches.hpp"
+#include "lamina/io/idx.hpp"
 #include "lamina/layer.hpp"
 #include "lamina/layers/activation.hpp"
 #include "lamina/layers/centered.hpp"
 #include "lamina/layers/dense.hpp"
+#include "lamina/losses.hpp"
+#include "lamina/optim/adam.hpp"
+#include "lamina/optim/optimizer.hpp"
+#include "lamina/optim/schedule.hpp"
+#include "lamina/optim/sgd.hpp"
 #include "lamina/params.hpp"
 #include "lamina/random.hpp"
 #include "lamina/sequential.hpp"

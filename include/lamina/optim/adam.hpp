@@ -1,0 +1,76 @@
+// Adam and AdamW (torch.optim.Adam / AdamW, same update rules).
+#pragma once
+
+#include <cmath>
+
+#include "lamina/optim/optimizer.hpp"
+
+namespace lamina::optim {
+
+struct adam_options {
+    double lr = 1e-3;
+    double beta1 = 0.9;
+    double beta2 = 0.999;
+    double eps = 1e-8;
+    double weight_decay = 0;  // Adam: L2 added to the gradient; AdamW: decoupled decay
+};
+
+namespace detail {
+
+template <class Net, bool Decoupled>
+class adam_impl {
+public:
+    using value_type = typename Net::value_type;
+    adam_impl(Net& net, adam_options o) : net_(&net), o_(o) {}
+
+    void step() {
+        using T = value_type;
+        T const b1 = static_cast<T>(o_.beta1), b2 = static_cast<T>(o_.beta2), eps = static_cast<T>(o_.eps);
+        T const wd = static_cast<T>(o_.weight_decay), decay = static_cast<T>(1 - o_.lr * o_.weight_decay);
+        for_each_trainable(*net_, [&](std::size_t i, std::span<T> p, std::span<T const> g) {
+            auto& s = moments_.at(i, p.size());
+            auto const t = static_cast<double>(++s.steps);  // bias corrections count this parameter's steps
+            T const step = static_cast<T>(o_.lr / (1 - std::pow(o_.beta1, t)));
+            T const root_c2 = static_cast<T>(std::sqrt(1 - std::pow(o_.beta2, t)));
+            std::span<T> m = s.buf[0], v = s.buf[1];
+            for (std::size_t k = 0; k < p.size(); ++k) {
+                T d = g[k];
+                if constexpr (Decoupled) p[k] *= decay;
+                else d += wd * p[k];
+                m[k] = b1 * m[k] + (1 - b1) * d;
+                v[k] = b2 * v[k] + (1 - b2) * d * d;
+                p[k] -= step * m[k] / (std::sqrt(v[k]) / root_c2 + eps);
+            }
+        });
+    }
+    void zero_grad() { net_->zero_grad(); }
+    double lr() const noexcept { return o_.lr; }
+    void lr(double v) noexcept { o_.lr = v; }
+    adam_options const& options() const noexcept { return o_; }
+
+private:
+    Net* net_;
+    adam_options o_;
+    per_parameter<value_type, 2> moments_;
+};
+
+}  // namespace detail
+
+/// Adam: weight decay as an L2 term in the gradient.
+template <class Net>
+class adam : public detail::adam_impl<Net, false> {
+    using detail::adam_impl<Net, false>::adam_impl;
+};
+template <class Net>
+adam(Net&, adam_options) -> adam<Net>;
+
+/// AdamW: weight decay applied to the parameters directly (defaults as torch: 0.01).
+template <class Net>
+class adamw : public detail::adam_impl<Net, true> {
+public:
+    adamw(Net& net, adam_options o = {.weight_decay = 0.01}) : detail::adam_impl<Net, true>(net, o) {}
+};
+template <class Net>
+adamw(Net&, adam_options) -> adamw<Net>;
+
+}  // namespace lamina::optim

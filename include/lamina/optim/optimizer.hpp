@@ -1,0 +1,48 @@
+// What every optimizer shares: the walk over a net's trainable parameters, each with its
+// own state.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "lamina/params.hpp"
+
+namespace lamina::optim {
+
+namespace detail {
+
+/// Calls f(index, value, gradient) for every parameter that requires a gradient, index being
+/// its place in the walk (frozen ones keep theirs, so state stays attached when they thaw).
+template <class Net, class F>
+void for_each_trainable(Net& net, F&& f) {
+    std::size_t i = 0;
+    lamina::for_each_parameter(net, [&](std::string_view, auto& p) {
+        using T = typename std::remove_cvref_t<decltype(p)>::value_type;
+        if (p.requires_grad()) f(i, std::span<T>(p.data(), p.size()), std::span<T const>(p.grad().data(), p.size()));
+        ++i;
+    });
+}
+
+/// Each parameter's own state, made on first use: K buffers of its size (momentum, moments)
+/// and its own step count (a parameter thawed later starts at step 1, as in PyTorch).
+template <class T, std::size_t K>
+struct per_parameter {
+    struct entry {
+        std::array<std::vector<T>, K> buf;
+        std::size_t steps = 0;
+    };
+    std::vector<entry> v;
+    entry& at(std::size_t i, std::size_t n) {
+        if (v.size() <= i) v.resize(i + 1);
+        for (auto& b : v[i].buf)
+            if (b.size() != n) b.assign(n, T(0));
+        return v[i];
+    }
+};
+
+}  // namespace detail
+
+}  // namespace lamina::optim

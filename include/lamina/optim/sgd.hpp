@@ -1,0 +1,58 @@
+// Stochastic gradient descent with momentum, Nesterov momentum and weight decay
+// (torch.optim.SGD, same update rule).
+#pragma once
+
+#include "lamina/optim/optimizer.hpp"
+
+namespace lamina::optim {
+
+struct sgd_options {
+    double lr = 0.01;
+    double momentum = 0;
+    double dampening = 0;
+    double weight_decay = 0;  // L2: adds weight_decay·p to the gradient
+    bool nesterov = false;
+};
+
+template <class Net>
+class sgd {
+public:
+    using value_type = typename Net::value_type;
+    sgd(Net& net, sgd_options o) : net_(&net), o_(o) {
+        if (o.nesterov && (o.momentum <= 0 || o.dampening != 0))
+            throw error("lamina::optim::sgd: Nesterov momentum needs a momentum > 0 and zero dampening");
+    }
+
+    /// One update of every trainable parameter from its gradient.
+    void step() {
+        using T = value_type;
+        T const lr = static_cast<T>(o_.lr), mu = static_cast<T>(o_.momentum), wd = static_cast<T>(o_.weight_decay),
+                damp = static_cast<T>(1 - o_.dampening);
+        detail::for_each_trainable(*net_, [&](std::size_t i, std::span<T> p, std::span<T const> g) {
+            std::size_t const n = p.size();
+            if (mu == T(0)) {
+                for (std::size_t k = 0; k < n; ++k) p[k] -= lr * (g[k] + wd * p[k]);
+                return;
+            }
+            auto& s = velocity_.at(i, n);
+            bool const first = s.steps++ == 0;
+            std::span<T> buf = s.buf[0];
+            for (std::size_t k = 0; k < n; ++k) {
+                T const d = g[k] + wd * p[k];
+                buf[k] = first ? d : mu * buf[k] + damp * d;
+                p[k] -= lr * (o_.nesterov ? d + mu * buf[k] : buf[k]);
+            }
+        });
+    }
+    void zero_grad() { net_->zero_grad(); }
+    double lr() const noexcept { return o_.lr; }
+    void lr(double v) noexcept { o_.lr = v; }
+    sgd_options const& options() const noexcept { return o_; }
+
+private:
+    Net* net_;
+    sgd_options o_;
+    detail::per_parameter<value_type, 1> velocity_;
+};
+
+}  // namespace lamina::optim
