@@ -1,0 +1,54 @@
+#!/usr/bin/env python3
+"""Runs the main job briefly and checks what it promises: the metrics CSV, the plot, an
+accuracy that shows learning, bit-identical metrics for the same seed, and a clear error for a
+non-finite loss and for a missing data directory."""
+import csv
+import os
+import subprocess
+import sys
+import tempfile
+
+exe = sys.argv[1]
+failures = []
+
+
+def run(*args):
+    return subprocess.run([exe, "--quiet", *args], capture_output=True, text=True)
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what)
+    if not cond:
+        failures.append(what)
+
+
+with tempfile.TemporaryDirectory() as tmp:
+    metrics = [os.path.join(tmp, f"m{i}.csv") for i in range(2)]
+    plot = os.path.join(tmp, "curves.png")
+    r = run("--epochs", "2", "--seed", "7", "--metrics", metrics[0], "--plot", plot)
+    print(r.stdout)
+    check(r.returncode == 0, f"two epochs run (exit {r.returncode}: {r.stderr.strip()})")
+    rows = list(csv.DictReader(open(metrics[0]))) if os.path.exists(metrics[0]) else []
+    header = open(metrics[0]).readline().strip() if os.path.exists(metrics[0]) else ""
+    check(header == "epoch,train_loss,train_accuracy,test_loss,test_accuracy,seconds", "the CSV header: " + header)
+    check(len(rows) == 2, f"one CSV row per epoch ({len(rows)})")
+    if rows:
+        acc = float(rows[-1]["test_accuracy"])
+        check(acc > 0.85, f"test accuracy after two epochs {acc:.4f} > 0.85")
+        check(float(rows[-1]["train_loss"]) < float(rows[0]["train_loss"]), "the training loss falls")
+    check(os.path.exists(plot) and open(plot, "rb").read(8) == b"\x89PNG\r\n\x1a\n", "the plot is a PNG")
+
+    r = run("--epochs", "2", "--seed", "7", "--metrics", metrics[1])
+    strip = lambda path: [line.rsplit(",", 1)[0] for line in open(path)] if os.path.exists(path) else None
+    check(r.returncode == 0 and strip(metrics[0]) == strip(metrics[1]),
+          "the same seed gives bit-identical metrics (all but the seconds)")
+
+    r = run("--epochs", "1", "--lr", "1e38")  # weights overflow within a few batches
+    check(r.returncode != 0 and "epoch 1, batch" in r.stderr and "loss became" in r.stderr,
+          "a non-finite loss stops training naming the epoch and batch: " + r.stderr.strip())
+
+    r = run("--data", os.path.join(tmp, "nowhere"))
+    check(r.returncode != 0 and "nowhere" in r.stderr, "a missing data directory is named: " + r.stderr.strip())
+
+print(f"{len(failures)} failure(s)")
+sys.exit(1 if failures else 0)

@@ -1,0 +1,221 @@
+// lamina's main job: trains the chapter's custom layers (MyDense with ReLU baked in, and the
+// Centered layer) as a 784-256-128-10 MLP on Fashion-MNIST, and reports test accuracy.
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <lamina/lamina.hpp>
+
+#include "chapter_layers.hpp"
+
+namespace lm = lamina;
+
+namespace {
+
+using Net = lm::Sequential<lm::Input<784>, MyDense<256>, CenteredLayer, MyDense<128>, CenteredLayer, lm::Dense<10>>;
+
+struct epoch_metrics {
+    std::size_t epoch;
+    double train_loss, train_accuracy, test_loss, test_accuracy, seconds;
+};
+
+struct options {
+    std::size_t epochs = 10;
+    std::size_t batch = 128;
+    double lr = 0.05;
+    std::string optimizer = "sgd";
+    std::string schedule = "cosine";
+    std::uint64_t seed = 0;
+    unsigned threads = 1;
+    std::filesystem::path data = lm::io::default_fashion_mnist_dir();
+    std::string metrics, plot;
+    bool quiet = false;
+};
+
+using optimizer = std::variant<lm::optim::sgd<Net>, lm::optim::adam<Net>, lm::optim::adamw<Net>>;
+
+optimizer make_optimizer(Net& net, options const& o) {
+    if (o.optimizer == "sgd") return lm::optim::sgd(net, {.lr = o.lr, .momentum = 0.9});
+    if (o.optimizer == "nesterov") return lm::optim::sgd(net, {.lr = o.lr, .momentum = 0.9, .nesterov = true});
+    if (o.optimizer == "adam") return lm::optim::adam(net, {.lr = o.lr});
+    return lm::optim::adamw(net, {.lr = o.lr, .weight_decay = 0.01});
+}
+
+double scheduled_lr(options const& o, std::size_t epoch) {
+    if (o.schedule == "cosine") return lm::optim::cosine_schedule{.total = o.epochs}(o.lr, epoch);
+    if (o.schedule == "step") return lm::optim::step_schedule{.step_size = (o.epochs + 2) / 3, .gamma = 0.1}(o.lr, epoch);
+    return o.lr;
+}
+
+/// One line that redraws itself on a terminal; nothing until the epoch ends otherwise.
+class progress {
+public:
+    explicit progress(bool tty) : tty_(tty) {}
+    void update(std::size_t epoch, std::size_t done, std::size_t total, double loss, double samples_per_s) {
+        if (!tty_) return;
+        constexpr std::size_t width = 30;
+        std::size_t const fill = total ? done * width / total : width;
+        std::string bar(fill, '=');
+        if (fill < width) bar += '>' + std::string(width - fill - 1, ' ');
+        std::fprintf(stdout, "\repoch %2zu [%s] %zu/%zu  loss %.4f  %.0f samples/s ", epoch, bar.c_str(), done, total, loss,
+                     samples_per_s);
+        std::fflush(stdout);
+    }
+    void finish() {
+        if (tty_) std::fputs("\r\033[K", stdout);
+    }
+
+private:
+    bool tty_;
+};
+
+/// Mean loss and accuracy over a dataset, in inference mode.
+std::pair<double, double> evaluate(Net& net, lm::io::dataset const& ds) {
+    net.eval();
+    lm::data_loader loader(ds.images.view(), ds.labels, {.batch_size = 1000});
+    double loss = 0, acc = 0;
+    for (auto [x, y] : loader.epoch()) {
+        auto Y = net(x);
+        loss += static_cast<double>(lm::cross_entropy(Y, y).item()) * static_cast<double>(y.size());
+        acc += lm::accuracy(Y, y) * static_cast<double>(y.size());
+    }
+    auto const n = static_cast<double>(ds.size());
+    return {loss / n, acc / n};
+}
+
+void write_metrics(std::string const& path, std::vector<epoch_metrics> const& rows) {
+    std::ostringstream out;
+    out << "epoch,train_loss,train_accuracy,test_loss,test_accuracy,seconds\n";
+    for (auto const& r : rows) {
+        char line[160];
+        std::snprintf(line, sizeof line, "%zu,%.6f,%.6f,%.6f,%.6f,%.3f\n", r.epoch, r.train_loss, r.train_accuracy,
+                      r.test_loss, r.test_accuracy, r.seconds);
+        out << line;
+    }
+    std::ofstream f(path);
+    f << out.str();
+    if (!f.flush()) throw lm::error("fashion_mnist: cannot write the metrics file '" + path + "'");
+}
+
+/// Loss and accuracy curves, drawn by gnuplot (Debian's gnuplot-nox) into a PNG.
+void draw_plot(std::string const& path, std::vector<epoch_metrics> const& rows) {
+    std::filesystem::path const data = std::filesystem::path(path).replace_extension(".plot-data");
+    {
+        std::ofstream d(data);
+        for (auto const& r : rows)
+            d << r.epoch << ' ' << r.train_loss << ' ' << r.test_loss << ' ' << r.train_accuracy << ' ' << r.test_accuracy << '\n';
+    }
+    std::FILE* gp = popen("gnuplot", "w");
+    if (!gp) throw lm::error("fashion_mnist: cannot start gnuplot to draw '" + path + "'");
+    std::fprintf(gp,
+                 "set terminal pngcairo size 1000,420 font 'sans,10'\n"
+                 "set output '%s'\n"
+                 "set multiplot layout 1,2 title 'lamina: MyDense-Centered MLP on Fashion-MNIST'\n"
+                 "set xlabel 'epoch'; set grid; set key top right\n"
+                 "set title 'cross-entropy loss'\n"
+                 "plot '%s' using 1:2 with linespoints title 'train', '' using 1:3 with linespoints title 'test'\n"
+                 "set title 'accuracy'; set key bottom right\n"
+                 "plot '%s' using 1:4 with linespoints title 'train', '' using 1:5 with linespoints title 'test'\n"
+                 "unset multiplot\n",
+                 path.c_str(), data.c_str(), data.c_str());
+    int const status = pclose(gp);
+    std::filesystem::remove(data);
+    if (status != 0) throw lm::error("fashion_mnist: gnuplot failed to draw '" + path + "' (is gnuplot installed?)");
+}
+
+int run(options const& o) {
+    auto train = lm::io::load_fashion_mnist(o.data, lm::io::split::train);
+    auto test = lm::io::load_fashion_mnist(o.data, lm::io::split::test);
+    // Standardize the pixels with the training set's mean and deviation (torchvision's Normalize).
+    float const mean = lm::mean(train.images).item();
+    float const sd = std::sqrt(lm::mean(lm::square(train.images - mean)).item());
+    train.images = lm::eval((train.images - mean) / sd);
+    test.images = lm::eval((test.images - mean) / sd);
+
+    Net net;
+    lm::generator gen(o.seed);
+    net.initialize(lm::init::uniform_fan_in{}, gen);  // PyTorch's nn.Linear weights; zero biases
+    optimizer opt = make_optimizer(net, o);
+    lm::data_loader loader(train.images.view(), train.labels, {.batch_size = o.batch, .shuffle = true, .seed = o.seed});
+    progress bar(isatty(fileno(stdout)) != 0 && !o.quiet);
+
+    std::cout << lm::summary(net) << "training on " << train.size() << " images, testing on " << test.size() << "; "
+              << o.optimizer << " lr " << o.lr << " (" << o.schedule << "), batch " << o.batch << ", " << o.epochs
+              << " epochs, seed " << o.seed << "\n";
+    std::vector<epoch_metrics> rows;
+    for (std::size_t epoch = 1; epoch <= o.epochs; ++epoch) {
+        double const lr = scheduled_lr(o, epoch - 1);
+        std::visit([&](auto& op) { op.lr(lr); }, opt);
+        auto const t0 = std::chrono::steady_clock::now();
+        net.train();
+        double loss_sum = 0, hits = 0;
+        std::size_t seen = 0, b = 0;
+        for (auto [x, y] : loader.epoch()) {
+            ++b;
+            auto Y = net(x);
+            float const loss = net.backward(lm::cross_entropy(Y, y));
+            if (!std::isfinite(loss))
+                throw lm::error("fashion_mnist: the loss became " + std::to_string(loss) + " at epoch " +
+                                std::to_string(epoch) + ", batch " + std::to_string(b) + " (try a smaller --lr)");
+            hits += lm::accuracy(Y, y) * static_cast<double>(y.size());
+            std::visit([](auto& op) { op.step(); }, opt);
+            net.zero_grad();
+            loss_sum += static_cast<double>(loss) * static_cast<double>(y.size());
+            seen += y.size();
+            if (b % 16 == 0 || b == loader.size()) {
+                double const s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+                bar.update(epoch, b, loader.size(), loss_sum / static_cast<double>(seen), static_cast<double>(seen) / s);
+            }
+        }
+        double const seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        bar.finish();
+        auto const [test_loss, test_acc] = evaluate(net, test);
+        rows.push_back({epoch, loss_sum / static_cast<double>(seen), hits / static_cast<double>(seen), test_loss, test_acc, seconds});
+        auto const& r = rows.back();
+        std::printf("epoch %2zu  train loss %.4f  acc %.4f | test loss %.4f  acc %.4f | %.1f s, %.0f samples/s\n", epoch,
+                    r.train_loss, r.train_accuracy, r.test_loss, r.test_accuracy, seconds, static_cast<double>(seen) / seconds);
+        std::fflush(stdout);
+        if (!o.metrics.empty()) write_metrics(o.metrics, rows);
+    }
+    if (!o.plot.empty()) draw_plot(o.plot, rows);
+    std::printf("test accuracy: %.4f\n", rows.empty() ? 0.0 : rows.back().test_accuracy);
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    options o;
+    CLI::App app{"Trains the d2l chapter's custom layers (MyDense, CenteredLayer) on Fashion-MNIST with lamina."};
+    app.add_option("--epochs", o.epochs, "passes over the training set")->check(CLI::Range(1, 1000));
+    app.add_option("--batch", o.batch, "mini-batch size")->check(CLI::Range(1, 60000));
+    app.add_option("--lr", o.lr, "base learning rate")->check(CLI::PositiveNumber);
+    app.add_option("--optimizer", o.optimizer, "sgd (momentum 0.9), nesterov, adam or adamw")
+        ->check(CLI::IsMember({"sgd", "nesterov", "adam", "adamw"}));
+    app.add_option("--schedule", o.schedule, "learning-rate schedule over the epochs: cosine, step or none")
+        ->check(CLI::IsMember({"cosine", "step", "none"}));
+    app.add_option("--seed", o.seed, "seeds the initial weights and the shuffling");
+    app.add_option("--threads", o.threads, "worker threads")->check(CLI::Range(1, 1));
+    app.add_option("--data", o.data, "directory with the Fashion-MNIST IDX files (.gz)");
+    app.add_option("--metrics", o.metrics, "write one CSV row per epoch to this file");
+    app.add_option("--plot", o.plot, "draw the loss and accuracy curves into this PNG (gnuplot)");
+    app.add_flag("--quiet", o.quiet, "no progress bar");
+    CLI11_PARSE(app, argc, argv);
+    try {
+        return run(o);
+    } catch (std::exception const& e) {
+        std::cerr << "error: " << e.what() << "\n";
+        return 1;
+    }
+}
