@@ -143,3 +143,33 @@ TEST_CASE("Repeated assign() of an expression into the same workspace does not a
     CHECK(counts == std::vector<long>(4, 0));
     CHECK(differences(out, first, 0) == "");
 }
+
+TEST_CASE("A training step (forward, loss, backward, optimizer step) allocates nothing once the batch is known",
+          "[allocation][training]") {
+    // The main job's net, smaller: the chapter's layers, a linear output, a fused loss.
+    lm::Sequential<lm::Input<40>, MyDense<32>, CenteredLayer, MyDense<16>, TwoProducts<8>, RowCentered, lm::Dense<5>> net;
+    lm::generator g(5);
+    net.initialize(lm::init::uniform_fan_in{}, g);
+    lm::optim::adam opt(net, {.lr = 1e-3});
+    std::vector<std::int32_t> labels(13);
+    for (std::size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<std::int32_t>(i % 5);
+    auto const x = lm::rand<lm::dyn, 40>(13, g);
+    net.train();
+    auto step = [&] {
+        auto Y = net(x);
+        float const loss = net.backward(lm::cross_entropy(Y, labels));
+        opt.step();
+        net.zero_grad();
+        return loss;
+    };
+    float first = step();  // may allocate: the workspace, the gradients' buffers, Adam's moments
+    std::vector<long> counts;
+    for (int i = 0; i < 4; ++i) {
+        long const before = allocations();
+        float const loss = step();
+        counts.push_back(allocations() - before);
+        CHECK(loss < first);  // and it learns
+        first = loss;
+    }
+    CHECK(counts == std::vector<long>(4, 0));
+}
