@@ -13,11 +13,6 @@
 
 namespace lamina {
 
-namespace detail {
-template <class T, class E>
-T const* materialize(E& e, workspace& ws);
-}  // namespace detail
-
 /// Mean over the batch of -log softmax(logits)[label] (torch.nn.CrossEntropyLoss), fused: one
 /// pass for the loss (log-sum-exp after subtracting each row's maximum, so logits of 1e4 are
 /// fine) and one for its gradient (softmax - onehot) / batch.

@@ -8,11 +8,6 @@
 
 namespace lamina {
 
-namespace detail {
-template <class T, class E>
-T const* materialize(E& e, workspace& ws);
-}  // namespace detail
-
 /// Readable rejection: "matmul<left (batch, 7), right (5, 3)>::needs_left_columns<7>::to_equal_right_rows<5>".
 template <class Left, class Right>
 struct matmul_shapes {

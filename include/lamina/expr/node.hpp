@@ -241,6 +241,10 @@ struct broadcast_to : expr_base<broadcast_to<S, A>> {
 
 namespace detail {
 
+/// e's values in memory: its own if it is a leaf, else evaluated into ws (defined in eval.hpp).
+template <class T, class E>
+T const* materialize(E& e, workspace& ws);
+
 /// Expressions whose values sit in memory already (leaves): a gradient need not be copied.
 template <class E>
 concept in_memory = requires(E const& e) { { e.data() }; };

@@ -18,10 +18,13 @@ struct adam_options {
 namespace detail {
 
 template <class Net, bool Decoupled>
-class adam_impl {
+class adam_impl : public optimizer_base<Net, adam_options> {
+    using base = optimizer_base<Net, adam_options>;
+    using base::net_, base::o_;
+
 public:
-    using value_type = typename Net::value_type;
-    adam_impl(Net& net, adam_options o) : net_(&net), o_(o) {}
+    using typename base::value_type;
+    adam_impl(Net& net, adam_options o) : base(net, o) {}
 
     void step() {
         using T = value_type;
@@ -43,14 +46,8 @@ public:
             }
         });
     }
-    void zero_grad() { net_->zero_grad(); }
-    double lr() const noexcept { return o_.lr; }
-    void lr(double v) noexcept { o_.lr = v; }
-    adam_options const& options() const noexcept { return o_; }
 
 private:
-    Net* net_;
-    adam_options o_;
     per_parameter<value_type, 2> moments_;
 };
 

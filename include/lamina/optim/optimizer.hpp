@@ -43,6 +43,23 @@ struct per_parameter {
     }
 };
 
+/// What every optimizer offers besides step(): its net, its options, its learning rate.
+template <class Net, class Options>
+class optimizer_base {
+public:
+    using value_type = typename Net::value_type;
+    void zero_grad() { net_->zero_grad(); }
+    double lr() const noexcept { return o_.lr; }
+    /// Sets the learning rate (what a schedule does between epochs).
+    void lr(double v) noexcept { o_.lr = v; }
+    Options const& options() const noexcept { return o_; }
+
+protected:
+    optimizer_base(Net& net, Options o) : net_(&net), o_(o) {}
+    Net* net_;
+    Options o_;
+};
+
 }  // namespace detail
 
 }  // namespace lamina::optim

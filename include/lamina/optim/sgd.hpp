@@ -15,10 +15,13 @@ struct sgd_options {
 };
 
 template <class Net>
-class sgd {
+class sgd : public detail::optimizer_base<Net, sgd_options> {
+    using base = detail::optimizer_base<Net, sgd_options>;
+    using base::net_, base::o_;
+
 public:
-    using value_type = typename Net::value_type;
-    sgd(Net& net, sgd_options o) : net_(&net), o_(o) {
+    using typename base::value_type;
+    sgd(Net& net, sgd_options o) : base(net, o) {
         if (o.nesterov && (o.momentum <= 0 || o.dampening != 0))
             throw error("lamina::optim::sgd: Nesterov momentum needs a momentum > 0 and zero dampening");
     }
@@ -44,14 +47,8 @@ public:
             }
         });
     }
-    void zero_grad() { net_->zero_grad(); }
-    double lr() const noexcept { return o_.lr; }
-    void lr(double v) noexcept { o_.lr = v; }
-    sgd_options const& options() const noexcept { return o_; }
 
 private:
-    Net* net_;
-    sgd_options o_;
     detail::per_parameter<value_type, 1> velocity_;
 };
 
