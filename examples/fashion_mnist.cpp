@@ -2,6 +2,7 @@
 // Centered layer) as a 784-256-128-10 MLP on Fashion-MNIST, and reports test accuracy.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -11,6 +12,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <variant>
 #include <vector>
 
@@ -143,6 +145,7 @@ int run(options const& o) {
     train.images = lm::eval((train.images - mean) / sd);
     test.images = lm::eval((test.images - mean) / sd);
 
+    lm::set_num_threads(o.threads);
     Net net;
     lm::generator gen(o.seed);
     net.initialize(lm::init::uniform_fan_in{}, gen);  // PyTorch's nn.Linear weights; zero biases
@@ -206,7 +209,8 @@ int main(int argc, char** argv) {
     app.add_option("--schedule", o.schedule, "learning-rate schedule over the epochs: cosine, step or none")
         ->check(CLI::IsMember({"cosine", "step", "none"}));
     app.add_option("--seed", o.seed, "seeds the initial weights and the shuffling");
-    app.add_option("--threads", o.threads, "worker threads")->check(CLI::Range(1, 1));
+    app.add_option("--threads", o.threads, "threads for the matrix products (results do not depend on it)")
+        ->check(CLI::Range(1u, std::max(64u, std::thread::hardware_concurrency())));
     app.add_option("--data", o.data, "directory with the Fashion-MNIST IDX files (.gz)");
     app.add_option("--metrics", o.metrics, "write one CSV row per epoch to this file");
     app.add_option("--plot", o.plot, "draw the loss and accuracy curves into this PNG (gnuplot)");

@@ -28,4 +28,5 @@
 #include "lamina/params.hpp"
 #include "lamina/random.hpp"
 #include "lamina/sequential.hpp"
+#include "lamina/threads.hpp"
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstddef>
 
+#include "lamina/detail/thread_pool.hpp"
 #include "lamina/detail/workspace.hpp"
 #include "lamina/expr/node.hpp"
 
@@ -108,18 +109,29 @@ inline void rows_dispatch(std::size_t M, std::size_t kc, T const* a, std::size_t
     }
 }
 
+// N values, N known at compile time: register moves, never a library call (packing copies
+// millions of such short runs per second).
+template <std::size_t N, class T>
+[[gnu::always_inline]] inline void copy_short(T const* src, T* dst) {
+    using V = detail::simd<T>;
+    constexpr std::size_t W = V::size, body = N / W * W;
+    LAMINA_UNROLL for (std::size_t i = 0; i < body; i += W) V::load_unaligned(src + i).store_unaligned(dst + i);
+    LAMINA_UNROLL for (std::size_t i = body; i < N; ++i) dst[i] = src[i];
+}
+
 // Copies B's columns [j, j + nc) over depth [p, p + kc) into strips of NR columns, each strip
 // kc×NR contiguous, so that the micro-kernel reads B sequentially from L1.
 template <std::size_t NR, class T>
 void pack_strips(T const* B, std::size_t ldb, std::size_t p, std::size_t kc, std::size_t j, std::size_t nc, T* out) {
     for (std::size_t s = 0; s < nc; s += NR)
-        for (std::size_t k = 0; k < kc; ++k) std::copy_n(B + (p + k) * ldb + j + s, NR, out + s * kc + k * NR);
+        for (std::size_t k = 0; k < kc; ++k) copy_short<NR>(B + (p + k) * ldb + j + s, out + s * kc + k * NR);
 }
 
 // Columns narrower than one vector: per row, NT scalar accumulators over the static depth,
-// fully unrolled for small layers (the chapter's 5→3 runs entirely here).
+// fully unrolled for small layers (the chapter's 5→3 runs entirely here). A and C start at
+// row r_base.
 template <std::size_t K, std::size_t N, std::size_t J0, class T, class Epi>
-inline void scalar_columns(std::size_t M, T const* A, T const* B, T* C, Epi& epi) {
+inline void scalar_columns(std::size_t M, T const* A, T const* B, T* C, Epi& epi, std::size_t r_base = 0) {
     constexpr std::size_t NT = N - J0;
     for (std::size_t r = 0; r < M; ++r) {
         T acc[NT] = {};
@@ -131,57 +143,104 @@ inline void scalar_columns(std::size_t M, T const* A, T const* B, T* C, Epi& epi
             for (std::size_t k = 0; k < K; ++k)
                 LAMINA_UNROLL for (std::size_t t = 0; t < NT; ++t) acc[t] += a[k] * B[k * N + J0 + t];
         }
-        LAMINA_UNROLL for (std::size_t t = 0; t < NT; ++t) C[r * N + J0 + t] = epi(r, J0 + t, acc[t]);
+        LAMINA_UNROLL for (std::size_t t = 0; t < NT; ++t) C[r * N + J0 + t] = epi(r_base + r, J0 + t, acc[t]);
     }
+}
+
+// Threads only pay from about this many multiply-adds: on 2 Zen 3 cores two threads break
+// even near 2^16 and gain 1.2-1.4× at 2^17 (1.6× at 2^18), with both threads already awake.
+inline constexpr std::size_t parallel_min_macs = std::size_t{1} << 17;
+
+// The threads a product of `macs` multiply-adds is split over.
+inline unsigned threads_for(std::size_t macs) noexcept {
+    return macs >= parallel_min_macs ? detail::num_threads() : 1;
+}
+
+// f(i) for i in [0, n): on the pool when more than one thread, else in order here.
+template <class F>
+inline void for_tasks(unsigned threads, std::size_t n, F&& f) {
+    if (threads > 1) detail::parallel_for(n, f);
+    else
+        for (std::size_t i = 0; i < n; ++i) f(i);
+}
+
+// Rows per task when rows are split: whole micro-tiles, so that every row meets the same
+// micro-kernel (and sums in the same order) as in one pass; about four tasks per thread.
+template <class T>
+inline std::size_t row_chunk(std::size_t M, unsigned threads) noexcept {
+    constexpr std::size_t MR = tiles<T>::MR;
+    if (threads == 1) return M;
+    std::size_t const c = (M + 4 * threads - 1) / (4 * threads);
+    return (c + MR - 1) / MR * MR;
 }
 
 }  // namespace gemm_detail
 
 /// C (M×N) = epi(A (M×K) · B (K×N)); `epi` sees (row, column, value) for scalars and vectors
 /// and its result is stored. accumulate: C += A·B (the epilogue must then be the identity).
+/// Large products run on lamina::num_threads() threads, which call `epi` concurrently on
+/// disjoint tiles.
 template <std::size_t K, std::size_t N, class T, class Epi>
 void gemm(T const* A, std::size_t M, T const* B, T* C, Epi& epi, detail::workspace& ws, bool accumulate = false) {
     using tl = gemm_detail::tiles<T>;
     constexpr std::size_t W = tl::W, NR = tl::NR, KC = tl::KC, NC = tl::NC, MR = tl::MR, MC = tl::MC;
     constexpr std::size_t n_full = N / NR * NR;          // columns in full-width strips
     constexpr std::size_t n_vec = n_full + (N - n_full) / W * W;  // plus single-vector strips
+    if (M == 0) return;
     bool const first = !accumulate;
     // Packing pays off when B is too large for L1 and enough rows reuse each strip.
     bool const pack = K * N >= 16384 && M >= 2 * MR && n_full > 0;
-    if (!pack) {
-        for (std::size_t j0 = 0; j0 < n_full; j0 += NR)
-            gemm_detail::rows_dispatch<tl::NV, K, 1>(M, K, A, K, MR * K, B + j0, N, C + j0, N, j0, first, true, epi);
-    } else {
+    // Threads take disjoint tiles of C, each summed over the whole depth in the one-thread
+    // order: the result does not depend on the thread count.
+    unsigned const threads = gemm_detail::threads_for(M * N * K);
+    if (pack) {
         // Blocked and packed: for each panel of NC columns and KC depth, copy B's strips
         // contiguous, then sweep every row block over every strip.
         T* packed = ws.alloc<T>(KC * NC);
+        std::size_t const n_ic = (M + MC - 1) / MC;
         for (std::size_t jc = 0; jc < n_full; jc += NC) {
-            std::size_t const nc = std::min(NC, n_full - jc);
+            std::size_t const n_s = std::min(NC, n_full - jc) / NR;
             for (std::size_t pc = 0; pc < K; pc += KC) {
                 std::size_t const kc = std::min(KC, K - pc);
-                gemm_detail::pack_strips<NR>(B, N, pc, kc, jc, nc, packed);
-                for (std::size_t ic = 0; ic < M; ic += MC)
-                    for (std::size_t s = 0; s < nc; s += NR)
-                        gemm_detail::rows_dispatch<tl::NV, 0, 1>(std::min(MC, M - ic), kc, A + ic * K + pc, K, MR * K,
-                                                              packed + s * kc, NR, C + ic * N + jc + s, N, jc + s,
-                                                              first && pc == 0, pc + kc == K, epi, ic);
+                gemm_detail::for_tasks(threads, n_s, [&](std::size_t s) {
+                    gemm_detail::pack_strips<NR>(B, N, pc, kc, jc + s * NR, NR, packed + s * NR * kc);
+                });
+                gemm_detail::for_tasks(threads, n_ic * n_s, [&](std::size_t t) {
+                    std::size_t const ic = t / n_s * MC, s = t % n_s * NR;
+                    gemm_detail::rows_dispatch<tl::NV, 0, 1>(std::min(MC, M - ic), kc, A + ic * K + pc, K, MR * K,
+                                                          packed + s * kc, NR, C + ic * N + jc + s, N, jc + s,
+                                                          first && pc == 0, pc + kc == K, epi, ic);
+                });
             }
         }
     }
-    for (std::size_t j0 = n_full; j0 < n_vec; j0 += W)
-        gemm_detail::rows_dispatch<1, K, 1>(M, K, A, K, MR * K, B + j0, N, C + j0, N, j0, first, true, epi);
-    if constexpr (n_vec < N) {
-        if (accumulate) {
-            for (std::size_t r = 0; r < M; ++r)
-                for (std::size_t j = n_vec; j < N; ++j) {
-                    T s = C[r * N + j];
-                    for (std::size_t k = 0; k < K; ++k) s += A[r * K + k] * B[k * N + j];
-                    C[r * N + j] = s;
-                }
-        } else {
-            gemm_detail::scalar_columns<K, N, n_vec>(M, A, B, C, epi);
+    if (pack && n_full == N) return;
+    // Rows [r0, r0 + m) of the columns that no packed strip covered.
+    auto rows = [&](std::size_t r0, std::size_t m) {
+        T const* a = A + r0 * K;
+        T* c = C + r0 * N;
+        if (!pack) {
+            for (std::size_t j0 = 0; j0 < n_full; j0 += NR)
+                gemm_detail::rows_dispatch<tl::NV, K, 1>(m, K, a, K, MR * K, B + j0, N, c + j0, N, j0, first, true, epi, r0);
         }
-    }
+        for (std::size_t j0 = n_full; j0 < n_vec; j0 += W)
+            gemm_detail::rows_dispatch<1, K, 1>(m, K, a, K, MR * K, B + j0, N, c + j0, N, j0, first, true, epi, r0);
+        if constexpr (n_vec < N) {
+            if (accumulate) {
+                for (std::size_t r = 0; r < m; ++r)
+                    for (std::size_t j = n_vec; j < N; ++j) {
+                        T s = c[r * N + j];
+                        for (std::size_t k = 0; k < K; ++k) s += a[r * K + k] * B[k * N + j];
+                        c[r * N + j] = s;
+                    }
+            } else {
+                gemm_detail::scalar_columns<K, N, n_vec>(m, a, B, c, epi, r0);
+            }
+        }
+    };
+    std::size_t const chunk = gemm_detail::row_chunk<T>(M, threads);
+    gemm_detail::for_tasks(threads, (M + chunk - 1) / chunk,
+                           [&](std::size_t i) { rows(i * chunk, std::min(chunk, M - i * chunk)); });
 }
 
 /// C (M×N) (+)= Aᵀ·B for A (D×M) and B (D×N) with the depth D known at run time: the weight
@@ -194,38 +253,65 @@ void gemm_tn(T const* A, std::size_t D, T const* B, T* C, detail::workspace& ws,
     constexpr std::size_t n_full = N / NR * NR;
     constexpr std::size_t n_vec = n_full + (N - n_full) / W * W;
     constexpr std::size_t m_pad = (M + MR - 1) / MR * MR;
+    constexpr std::size_t n_ic = (M + MC - 1) / MC;
     identity_epilogue id;
     if (D == 0) {
         if (!accumulate) std::fill_n(C, M * N, T(0));
         return;
     }
+    // Threads take disjoint tiles of C and never split the depth: see gemm().
+    unsigned const threads = gemm_detail::threads_for(M * N * D);
+    std::size_t const chunk = gemm_detail::row_chunk<T>(M, threads);
     T* pa = ws.alloc<T>(KC * m_pad);
     T* pb = ws.alloc<T>(KC * std::min(NC, std::max<std::size_t>(n_full, NR)));
     for (std::size_t pc = 0; pc < D; pc += KC) {
         std::size_t const kc = std::min(KC, D - pc);
         bool const first = pc == 0 && !accumulate, last = pc + kc == D;
-        // A's columns [m, m + MR) over this depth block, as kc rows of MR values.
-        for (std::size_t m = 0; m < M; m += MR) {
-            std::size_t const w = std::min(MR, M - m);
-            for (std::size_t k = 0; k < kc; ++k) std::copy_n(A + (pc + k) * M + m, w, pa + m * kc + k * MR);
-        }
-        for (std::size_t jc = 0; jc < n_full; jc += NC) {
-            std::size_t const nc = std::min(NC, n_full - jc);
-            gemm_detail::pack_strips<NR>(B, N, pc, kc, jc, nc, pb);
-            for (std::size_t ic = 0; ic < M; ic += MC)
-                for (std::size_t s = 0; s < nc; s += NR)
-                    gemm_detail::rows_dispatch<tl::NV, 0, MR>(std::min(MC, M - ic), kc, pa + ic * kc, 1, MR * kc,
-                                                          pb + s * kc, NR, C + ic * N + jc + s, N, jc + s, first, last,
-                                                          id, ic);
-        }
-        for (std::size_t j0 = n_full; j0 < n_vec; j0 += W)
-            gemm_detail::rows_dispatch<1, 0, MR>(M, kc, pa, 1, MR * kc, B + pc * N + j0, N, C + j0, N, j0, first, last, id);
-        for (std::size_t m = 0; m < M; ++m)
-            for (std::size_t j = n_vec; j < N; ++j) {
-                T s = first ? T(0) : C[m * N + j];
-                for (std::size_t k = 0; k < kc; ++k) s += pa[m / MR * MR * kc + k * MR + m % MR] * B[(pc + k) * N + j];
-                C[m * N + j] = s;
+        // A's columns [m, m + MR) over this depth block, as kc rows of MR values (a task per
+        // MC columns), and the strips of B's first panel.
+        std::size_t const n_s0 = std::min(NC, n_full) / NR;
+        gemm_detail::for_tasks(threads, n_ic + n_s0, [&](std::size_t t) {
+            if (t < n_ic) {
+                for (std::size_t m = t * MC; m < std::min(M, t * MC + MC); m += MR) {
+                    if (m + MR <= M)  // a constant count: inlined moves, not a library call each
+                        for (std::size_t k = 0; k < kc; ++k) gemm_detail::copy_short<MR>(A + (pc + k) * M + m, pa + m * kc + k * MR);
+                    else
+                        for (std::size_t k = 0; k < kc; ++k) std::copy_n(A + (pc + k) * M + m, M - m, pa + m * kc + k * MR);
+                }
+            } else {
+                t -= n_ic;
+                gemm_detail::pack_strips<NR>(B, N, pc, kc, t * NR, NR, pb + t * NR * kc);
             }
+        });
+        for (std::size_t jc = 0; jc < n_full; jc += NC) {
+            std::size_t const n_s = std::min(NC, n_full - jc) / NR;
+            if (jc > 0) {
+                gemm_detail::for_tasks(threads, n_s, [&](std::size_t s) {
+                    gemm_detail::pack_strips<NR>(B, N, pc, kc, jc + s * NR, NR, pb + s * NR * kc);
+                });
+            }
+            gemm_detail::for_tasks(threads, n_ic * n_s, [&](std::size_t t) {
+                std::size_t const ic = t / n_s * MC, s = t % n_s * NR;
+                gemm_detail::rows_dispatch<tl::NV, 0, MR>(std::min(MC, M - ic), kc, pa + ic * kc, 1, MR * kc,
+                                                      pb + s * kc, NR, C + ic * N + jc + s, N, jc + s, first, last,
+                                                      id, ic);
+            });
+        }
+        if constexpr (n_full < N) {
+            // The columns past the full strips, by chunks of rows (whole micro-tiles).
+            gemm_detail::for_tasks(threads, (M + chunk - 1) / chunk, [&](std::size_t i) {
+                std::size_t const r0 = i * chunk, rm = std::min(chunk, M - r0);
+                for (std::size_t j0 = n_full; j0 < n_vec; j0 += W)
+                    gemm_detail::rows_dispatch<1, 0, MR>(rm, kc, pa + r0 * kc, 1, MR * kc, B + pc * N + j0, N,
+                                                         C + r0 * N + j0, N, j0, first, last, id, r0);
+                for (std::size_t m = r0; m < r0 + rm; ++m)
+                    for (std::size_t j = n_vec; j < N; ++j) {
+                        T s = first ? T(0) : C[m * N + j];
+                        for (std::size_t k = 0; k < kc; ++k) s += pa[m / MR * MR * kc + k * MR + m % MR] * B[(pc + k) * N + j];
+                        C[m * N + j] = s;
+                    }
+            });
+        }
     }
 }
 
