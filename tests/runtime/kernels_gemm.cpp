@@ -16,6 +16,7 @@
 #include "support.hpp"
 
 namespace lm = lamina;
+using lamina_test::bias_relu;
 using lamina_test::differences;
 using lamina_test::differences_within;
 using lamina_test::fill_integers;
@@ -25,24 +26,6 @@ namespace {
 // Every remainder of the 6-row micro-tile, and several full tiles.
 constexpr std::initializer_list<std::size_t> all_rows = {1, 2, 3, 4, 5, 6, 7, 13, 64};
 
-// relu(acc + bias[j]), counting how often it sees each element.
-template <class T>
-struct bias_relu {
-    T const* bias;
-    std::size_t n;
-    std::vector<int> seen;
-    template <class V>
-    V operator()(std::size_t r, std::size_t j, V acc) {
-        if constexpr (std::is_arithmetic_v<V>) {
-            ++seen[r * n + j];
-            T const v = acc + bias[j];
-            return v < T(0) ? T(0) : v;
-        } else {
-            for (std::size_t k = 0; k < V::size; ++k) ++seen[r * n + j + k];
-            return xsimd::max(acc + V::load_unaligned(bias + j), V(T(0)));
-        }
-    }
-};
 
 // Checks integer data bit for bit through the epilogue and, when `random` is set, normal data
 // without an epilogue within the error bound (that depends on the depth, not on the width).

@@ -16,8 +16,29 @@
 #include <catch2/catch.hpp>
 
 #include <lamina/random.hpp>
+#include <xsimd/xsimd.hpp>
 
 namespace lamina_test {
+
+/// A GEMM epilogue: relu(acc + bias[j]), counting how often it sees each element (every
+/// element exactly once, whatever the tiling or the thread count: tiles are disjoint).
+template <class T>
+struct bias_relu {
+    T const* bias;
+    std::size_t n;
+    std::vector<int> seen;
+    template <class V>
+    V operator()(std::size_t r, std::size_t j, V acc) {
+        if constexpr (std::is_arithmetic_v<V>) {
+            ++seen[r * n + j];
+            T const v = acc + bias[j];
+            return v < T(0) ? T(0) : v;
+        } else {
+            for (std::size_t k = 0; k < V::size; ++k) ++seen[r * n + j + k];
+            return xsimd::max(acc + V::load_unaligned(bias + j), V(T(0)));
+        }
+    }
+};
 
 /// Feature widths below, at and just past one and two vectors of float and double for every
 /// x86 ISA from SSE2 to AVX-512, so each loop runs its SIMD body, its scalar tail, or both.

@@ -21,6 +21,7 @@
 #include "support.hpp"
 
 namespace lm = lamina;
+using lamina_test::bias_relu;
 
 namespace {
 
@@ -46,25 +47,6 @@ std::vector<T> normals(std::size_t n, lm::generator& g) {
     return v;
 }
 
-// relu(acc + bias[j]), counting how often it sees each element (tiles are disjoint, so the
-// threads never count the same element).
-template <class T>
-struct bias_relu {
-    T const* bias;
-    std::size_t n;
-    std::vector<int> seen;
-    template <class V>
-    V operator()(std::size_t r, std::size_t j, V acc) {
-        if constexpr (std::is_arithmetic_v<V>) {
-            ++seen[r * n + j];
-            T const v = acc + bias[j];
-            return v < T(0) ? T(0) : v;
-        } else {
-            for (std::size_t k = 0; k < V::size; ++k) ++seen[r * n + j + k];
-            return xsimd::max(acc + V::load_unaligned(bias + j), V(T(0)));
-        }
-    }
-};
 
 constexpr unsigned thread_counts[] = {2, 3};
 
