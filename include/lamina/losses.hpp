@@ -47,8 +47,7 @@ struct cross_entropy_expr : expr_base<cross_entropy_expr<A>> {
     }
     std::size_t batch() const noexcept { return 1; }
     void prepare(detail::workspace& ws, bool) {
-        a.prepare(ws, false);
-        logits = detail::materialize<value_type>(a, ws);
+        logits = detail::materialize<value_type>(a, ws);  // prepares a itself when it is not a leaf
         std::size_t const rows = a.batch();
         row_max = ws.alloc<double>(rows);
         log_sum = ws.alloc<double>(rows);
