@@ -16,4 +16,9 @@ struct shape_error : error {
     using error::error;
 };
 
+/// A parameter or tensor name that does not exist, or cannot be used as asked.
+struct key_error : error {
+    using error::error;
+};
+
 }  // namespace lamina

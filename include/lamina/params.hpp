@@ -1,42 +1,76 @@
 // Parameters: declared once in a layer (name, shape, initializer), found by name.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
+#include <concepts>
 #include <cstddef>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <typeinfo>
+#include <utility>
 #include <vector>
 
 #include <boost/hana.hpp>
 
 #include "lamina/autodiff/variable.hpp"
+#include "lamina/error.hpp"
 #include "lamina/expr/node.hpp"
 #include "lamina/random.hpp"
 #include "lamina/tensor.hpp"
 
 namespace lamina {
 
-/// Initializers: callables (data, fan_in, fan_out, generator). fan_in is the product of all
-/// extents but the last, fan_out the last (lamina's weights are laid out input-major).
+/// Initializers: callables init(data, fan_in, fan_out, generator) that fill a parameter.
+/// fan_in is the product of all extents but the last, fan_out the last (lamina's weights are
+/// laid out input-major, (in, out), so these are PyTorch's fans of the transposed weight).
+/// Each is a struct with defaults, PyTorch's torch.nn.init names and formulas:
+///   param<init::normal, In, Units>                                   declared, N(0, 1)
+///   param<init::with<init::normal{.std = 0.01}>, In, Units>          declared with values
+///   net.initialize(init::kaiming_uniform{}, gen)                     re-drawn at run time
 namespace init {
-struct zeros {
+
+/// How Kaiming initializers pick their fan.
+enum class fan { in, out };
+
+namespace detail {
+template <class T, class F>
+void fill(std::span<T> d, F&& draw) {
+    for (auto& x : d) x = static_cast<T>(draw());
+}
+inline double fan_of(fan m, std::size_t fan_in, std::size_t fan_out) {
+    return static_cast<double>(m == fan::in ? fan_in : fan_out);
+}
+}  // namespace detail
+
+/// Every value c (torch.nn.init.constant_).
+struct constant {
+    double value = 0;
     template <class T>
     void operator()(std::span<T> d, std::size_t, std::size_t, generator&) const {
-        std::fill(d.begin(), d.end(), T(0));
+        std::fill(d.begin(), d.end(), static_cast<T>(value));
     }
 };
-struct ones {
-    template <class T>
-    void operator()(std::span<T> d, std::size_t, std::size_t, generator&) const {
-        std::fill(d.begin(), d.end(), T(1));
-    }
+struct zeros : constant {};
+struct ones : constant {
+    constexpr ones() : constant{1} {}
 };
-/// Standard normal (torch.randn, as the chapter's MyLinear uses).
+/// N(mean, std²) (torch.nn.init.normal_; N(0, 1) is torch.randn, as the chapter's MyLinear uses).
 struct normal {
+    double mean = 0, std = 1;
     template <class T>
     void operator()(std::span<T> d, std::size_t, std::size_t, generator& g) const {
-        for (auto& x : d) x = static_cast<T>(g.normal());
+        detail::fill(d, [&] { return mean + std * g.normal(); });
+    }
+};
+/// U(low, high) (torch.nn.init.uniform_).
+struct uniform {
+    double low = 0, high = 1;
+    template <class T>
+    void operator()(std::span<T> d, std::size_t, std::size_t, generator& g) const {
+        detail::fill(d, [&] { return g.uniform(low, high); });
     }
 };
 /// U(-1/sqrt(fan_in), 1/sqrt(fan_in)): PyTorch's nn.Linear default.
@@ -44,23 +78,77 @@ struct uniform_fan_in {
     template <class T>
     void operator()(std::span<T> d, std::size_t fan_in, std::size_t, generator& g) const {
         double const b = 1.0 / std::sqrt(static_cast<double>(fan_in));
-        for (auto& x : d) x = static_cast<T>(g.uniform(-b, b));
+        detail::fill(d, [&] { return g.uniform(-b, b); });
     }
 };
-/// Glorot/Xavier uniform: Keras' Dense default.
-struct glorot_uniform {
+/// Glorot/Xavier uniform: U(-a, a), a = gain·sqrt(6 / (fan_in + fan_out)); Keras' Dense default.
+struct xavier_uniform {
+    double gain = 1;
     template <class T>
     void operator()(std::span<T> d, std::size_t fan_in, std::size_t fan_out, generator& g) const {
-        double const b = std::sqrt(6.0 / static_cast<double>(fan_in + fan_out));
-        for (auto& x : d) x = static_cast<T>(g.uniform(-b, b));
+        double const a = gain * std::sqrt(6.0 / static_cast<double>(fan_in + fan_out));
+        detail::fill(d, [&] { return g.uniform(-a, a); });
     }
 };
+/// Glorot/Xavier normal: N(0, std²), std = gain·sqrt(2 / (fan_in + fan_out)).
+struct xavier_normal {
+    double gain = 1;
+    template <class T>
+    void operator()(std::span<T> d, std::size_t fan_in, std::size_t fan_out, generator& g) const {
+        double const sd = gain * std::sqrt(2.0 / static_cast<double>(fan_in + fan_out));
+        detail::fill(d, [&] { return sd * g.normal(); });
+    }
+};
+using glorot_uniform = xavier_uniform;
+using glorot_normal = xavier_normal;
+/// Kaiming/He uniform: U(-b, b), b = gain·sqrt(3 / fan), gain = sqrt(2 / (1 + a²)) (ReLU for
+/// a = 0, leaky ReLU of slope a otherwise).
+struct kaiming_uniform {
+    double a = 0;
+    init::fan mode = fan::in;
+    template <class T>
+    void operator()(std::span<T> d, std::size_t fan_in, std::size_t fan_out, generator& g) const {
+        double const b = std::sqrt(2.0 / (1 + a * a)) * std::sqrt(3.0 / detail::fan_of(mode, fan_in, fan_out));
+        detail::fill(d, [&] { return g.uniform(-b, b); });
+    }
+};
+/// Kaiming/He normal: N(0, std²), std = gain / sqrt(fan), gain as for kaiming_uniform.
+struct kaiming_normal {
+    double a = 0;
+    init::fan mode = fan::in;
+    template <class T>
+    void operator()(std::span<T> d, std::size_t fan_in, std::size_t fan_out, generator& g) const {
+        double const sd = std::sqrt(2.0 / (1 + a * a)) / std::sqrt(detail::fan_of(mode, fan_in, fan_out));
+        detail::fill(d, [&] { return sd * g.normal(); });
+    }
+};
+using he_uniform = kaiming_uniform;
+using he_normal = kaiming_normal;
+
+/// An initializer value as a type, for declarations: param<init::with<init::constant{0.1}>, N>.
+template <auto I>
+struct with {
+    template <class T>
+    void operator()(std::span<T> d, std::size_t fan_in, std::size_t fan_out, generator& g) const {
+        I(d, fan_in, fan_out, g);
+    }
+};
+
 }  // namespace init
 
-/// A trainable tensor of static shape E..., initialized by Init when constructed; its gradient
-/// and requires_grad come from variable.
+/// What fills a parameter of value type T: init(data, fan_in, fan_out, generator). Any such
+/// callable serves, a lambda included.
+template <class I, class T>
+concept initializer_for = std::invocable<I const&, std::span<T>, std::size_t, std::size_t, generator&>;
+
+/// A trainable tensor of static shape E..., filled by Init when constructed; its gradient and
+/// requires_grad come from variable. Another initializer can replace Init at run time
+/// (set_initializer), and the parameter can share another's storage (share).
 template <class T, class Init, std::size_t... E>
 class basic_param : public variable<T, shape<E...>> {
+    static_assert(initializer_for<Init, T>,
+                  "lamina::param: the initializer must be callable as init(std::span<T>, fan_in, fan_out, lamina::generator&)");
+
 public:
     using is_lamina_param = void;
     using initializer = Init;
@@ -70,8 +158,25 @@ public:
 
     basic_param() { initialize(default_generator()); }
     explicit basic_param(generator& g) { initialize(g); }
-    /// Re-draws the values from the initializer.
-    void initialize(generator& g) { Init{}(std::span<T>(this->data(), this->size()), fan_in, fan_out, g); }
+    /// Re-draws the values from the parameter's initializer (Init, or the one set at run time).
+    void initialize(generator& g) {
+        if (init_) init_(values(), fan_in, fan_out, g);
+        else Init{}(values(), fan_in, fan_out, g);
+    }
+    /// Draws the values from init, once.
+    template <initializer_for<T> I>
+    void initialize(I const& init, generator& g) {
+        init(values(), fan_in, fan_out, g);
+    }
+    /// Replaces the declared initializer for every later initialize(g).
+    template <initializer_for<T> I>
+    void set_initializer(I init) {
+        init_ = std::move(init);
+    }
+
+private:
+    std::span<T> values() noexcept { return {this->data(), this->size()}; }
+    std::function<void(std::span<T>, std::size_t, std::size_t, generator&)> init_;
 };
 
 /// The float32 parameter most layers declare: param<init::normal, In, Units> weight.
@@ -86,14 +191,19 @@ namespace detail {
 template <class L>
 constexpr bool has_members = boost::hana::Struct<std::remove_cvref_t<L>>::value;
 
-template <class L, class F>
+// Calls f(name, param) for every parameter under layer; one that shares another's storage is
+// skipped unless Shared (it is the same parameter, reached under its owner's name).
+template <bool Shared = false, class L, class F>
 void walk(L& layer, std::string const& prefix, F& f) {
     if constexpr (has_members<L>) {
         boost::hana::for_each(boost::hana::accessors<std::remove_const_t<L>>(), [&](auto pair) {
             auto& member = boost::hana::second(pair)(layer);
             std::string name = prefix + boost::hana::to<char const*>(boost::hana::first(pair));
-            if constexpr (parameter<decltype(member)>) f(std::string_view(name), member);
-            else walk(member, name + ".", f);
+            if constexpr (parameter<decltype(member)>) {
+                if (Shared || !member.borrowed()) f(std::string_view(name), member);
+            } else {
+                walk<Shared>(member, name + ".", f);
+            }
         });
     }
 }
@@ -123,6 +233,97 @@ template <class L, class F>
 void for_each_parameter(L& layer, F&& f) {
     if constexpr (requires { layer.for_each_parameter(f); }) layer.for_each_parameter(f);
     else detail::walk(layer, "", f);
+}
+
+/// Passed to for_each_parameter to reach shared parameters under their own names too (the plain
+/// walk visits each storage once, under its owner's name).
+struct with_shared_t {
+    explicit with_shared_t() = default;
+};
+inline constexpr with_shared_t with_shared{};
+
+template <class L, class F>
+void for_each_parameter(L& layer, with_shared_t, F&& f) {
+    if constexpr (requires { layer.for_each_parameter(with_shared, f); }) layer.for_each_parameter(with_shared, f);
+    else detail::walk<true>(layer, "", f);
+}
+
+/// Marks a parameter, or every parameter of a layer or net, trainable or not (Keras'
+/// layer.trainable, PyTorch's requires_grad_): a frozen parameter gets no gradient and no
+/// optimizer step.
+template <class L>
+void set_trainable(L& x, bool on) {
+    if constexpr (parameter<L>) x.requires_grad(on);
+    else for_each_parameter(x, with_shared, [&](std::string_view, auto& p) { p.requires_grad(on); });
+}
+template <class L>
+void freeze(L& x) {
+    set_trainable(x, false);
+}
+template <class L>
+void unfreeze(L& x) {
+    set_trainable(x, true);
+}
+
+namespace detail {
+template <class P>
+using variable_of = variable<typename std::remove_cvref_t<P>::value_type, typename std::remove_cvref_t<P>::shape_type>;
+
+template <class L>
+std::string parameter_names(L& net) {
+    std::string s;
+    for_each_parameter(net, with_shared, [&](std::string_view name, auto&) { s += (s.empty() ? "" : ", ") + std::string(name); });
+    return s.empty() ? "none" : s;
+}
+}  // namespace detail
+
+/// Makes the parameter named alias use the storage of the one named owner, by their run-time
+/// names: one tensor, every use's gradient summed into it, saved once (PyTorch's reuse of one
+/// Parameter, Gluon's share_parameters). Both must have the same shape and value type. The
+/// owner's values are kept; alias's own are freed.
+template <class L>
+void share(L& net, std::string_view alias, std::string_view owner) {
+    void* found = nullptr;
+    std::type_info const* type = nullptr;
+    std::string owner_shape;
+    for_each_parameter(net, with_shared, [&](std::string_view name, auto& p) {
+        if (name != owner) return;
+        found = static_cast<detail::variable_of<decltype(p)>*>(&p);
+        type = &typeid(detail::variable_of<decltype(p)>);
+        owner_shape = p.shape_str();
+    });
+    if (!found)
+        throw key_error("lamina::share: no parameter named '" + std::string(owner) + "' to share (the parameters are " +
+                        detail::parameter_names(net) + ")");
+    bool done = false;
+    for_each_parameter(net, with_shared, [&](std::string_view name, auto& p) {
+        if (name != alias) return;
+        using V = detail::variable_of<decltype(p)>;
+        if (typeid(V) != *type)
+            throw key_error("lamina::share: '" + std::string(alias) + "' has shape " + p.shape_str() + " but '" +
+                            std::string(owner) + "' has shape " + owner_shape +
+                            " (shared parameters need the same shape and value type)");
+        if (static_cast<V*>(&p) == found)
+            throw key_error("lamina::share: '" + std::string(alias) + "' cannot share itself");
+        static_cast<V&>(p).share(*static_cast<V*>(found));
+        done = true;
+    });
+    if (!done)
+        throw key_error("lamina::share: no parameter named '" + std::string(alias) + "' (the parameters are " +
+                        detail::parameter_names(net) + ")");
+}
+
+/// Calls f(alias, owner) for every parameter that shares another's storage, with both names
+/// (what save() records and load() ties again).
+template <class L, class F>
+void for_each_tie(L& net, F&& f) {
+    std::vector<std::pair<void const*, std::string>> owners;
+    for_each_parameter(net, [&](std::string_view name, auto& p) { owners.emplace_back(p.data(), std::string(name)); });
+    for_each_parameter(net, with_shared, [&](std::string_view name, auto& p) {
+        if (!p.borrowed()) return;
+        for (auto const& [data, owner] : owners)
+            if (data == static_cast<void const*>(p.data())) f(name, std::string_view(owner));
+    });
 }
 
 /// Number of scalar parameters, known at compile time.

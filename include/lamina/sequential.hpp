@@ -293,6 +293,15 @@ public:
     void for_each_parameter(F&& f) const {
         walk_params(f, seq{});
     }
+    /// The same, also visiting each shared parameter under its own name.
+    template <class F>
+    void for_each_parameter(with_shared_t, F&& f) {
+        walk_params<true>(f, seq{});
+    }
+    template <class F>
+    void for_each_parameter(with_shared_t, F&& f) const {
+        walk_params<true>(f, seq{});
+    }
     /// Number of scalar parameters of the whole net.
     static constexpr std::size_t parameter_count() {
         return []<std::size_t... I>(std::index_sequence<I...>) {
@@ -429,13 +438,13 @@ private:
         return gin;
     }
 
-    template <class F, std::size_t... I>
+    template <bool Shared = false, class F, std::size_t... I>
     void walk_params(F& f, std::index_sequence<I...>) {
-        (detail::walk(layer_at<I>(), std::to_string(I) + ".", f), ...);
+        (detail::walk<Shared>(layer_at<I>(), std::to_string(I) + ".", f), ...);
     }
-    template <class F, std::size_t... I>
+    template <bool Shared = false, class F, std::size_t... I>
     void walk_params(F& f, std::index_sequence<I...>) const {
-        (detail::walk(layer_at<I>(), std::to_string(I) + ".", f), ...);
+        (detail::walk<Shared>(layer_at<I>(), std::to_string(I) + ".", f), ...);
     }
 
     template <std::size_t... I>
@@ -505,7 +514,7 @@ auto& member_at(auto& l) {
         return l;
     } else {
         constexpr std::string_view rest = Path.substr(Pos);
-        constexpr std::size_t dot = rest.find('.');
+        constexpr std::size_t dot = find_char(rest, '.');
         constexpr std::string_view head = rest.substr(0, dot);
         constexpr auto names = member_names<L>();
         constexpr std::size_t k = [&] {
@@ -536,11 +545,11 @@ namespace detail {
 template <fixed_string Path, class Net>
 auto& get_by_name(Net& net) {
     constexpr std::string_view p = path_holder<Path>::value;
-    constexpr std::size_t dot = p.find('.');
+    constexpr std::size_t dot = find_char(p, '.');
     constexpr std::size_t idx = [] {
         constexpr std::string_view q = path_holder<Path>::value;
         std::size_t v = 0;
-        for (char c : q.substr(0, q.find('.'))) {
+        for (char c : q.substr(0, find_char(q, '.'))) {
             if (c < '0' || c > '9') return std::size_t(-1);
             v = v * 10 + static_cast<std::size_t>(c - '0');
         }
@@ -570,22 +579,57 @@ auto const& get(Sequential<In, Ls...> const& net) {
     return detail::get_by_name<Path>(net);
 }
 
-/// A Keras-like table: each layer's name, output shape and parameter count, then the total.
+namespace detail {
+// Reads as a sentence in the compiler's note: parameter_of<variable<float, shape<4, 2>>>::
+// can_share_one_of<variable<float, shape<4, 4>>>.
+template <class Alias>
+struct parameter_of {
+    template <class Owner>
+    static constexpr bool can_share_one_of = std::is_same_v<Alias, Owner>;
+};
+}  // namespace detail
+
+/// Makes the parameter named Alias use the storage of the one named Owner, names checked at
+/// compile time: share<"2.weight", "0.weight">(net). See share(net, alias, owner).
+template <detail::fixed_string Alias, detail::fixed_string Owner, class In, class... Ls>
+void share(Sequential<In, Ls...>& net) {
+    auto& a = get<Alias>(net);
+    auto& o = get<Owner>(net);
+    using A = detail::variable_of<decltype(a)>;
+    static_assert(detail::parameter_of<A>::template can_share_one_of<detail::variable_of<decltype(o)>>,
+                  "lamina::share<alias, owner>: shared parameters need the same shape and value type");
+    if constexpr (std::is_same_v<A, detail::variable_of<decltype(o)>>) {
+        if (static_cast<void*>(&a) == static_cast<void*>(&o))
+            throw key_error("lamina::share: '" + std::string(detail::path_holder<Alias>::value) + "' cannot share itself");
+        static_cast<A&>(a).share(static_cast<A&>(o));
+    }
+}
+
+/// A Keras-like table: each layer's name, output shape and parameter count, then the totals.
+/// A shared parameter counts once, in the layer that owns it.
 template <class In, class... Ls>
-std::string summary(Sequential<In, Ls...> const&) {
+std::string summary(Sequential<In, Ls...> const& net) {
     using Net = Sequential<In, Ls...>;
     std::ostringstream os;
     std::string const rule(64, '=');
     os << std::left << std::setw(30) << "Layer (type)" << std::setw(22) << "Output Shape" << "Param #\n" << rule << "\n";
-    std::size_t total = 0;
+    std::size_t total = 0, trainable = 0;
     [&]<std::size_t... I>(std::index_sequence<I...>) {
-        ((os << std::setw(30) << (std::to_string(I) + " (" + detail::layer_name<typename Net::template layer_type<I>>() + ")")
-             << std::setw(22) << Net::template output_shape_of<I>::str()
-             << parameter_count_v<typename Net::template layer_type<I>> << "\n",
-          total += parameter_count_v<typename Net::template layer_type<I>>),
-         ...);
+        auto row = [&]<std::size_t J>(std::integral_constant<std::size_t, J>) {
+            std::size_t n = 0;
+            for_each_parameter(net.template layer_at<J>(), [&](std::string_view, auto const& p) {
+                n += p.size();
+                if (p.requires_grad()) trainable += p.size();
+            });
+            total += n;
+            os << std::setw(30) << (std::to_string(J) + " (" + detail::layer_name<typename Net::template layer_type<J>>() + ")")
+               << std::setw(22) << Net::template output_shape_of<J>::str() << n << "\n";
+        };
+        (row(std::integral_constant<std::size_t, I>{}), ...);
     }(std::index_sequence_for<Ls...>{});
     os << rule << "\nTotal params: " << total << "\n";
+    if (trainable != total)
+        os << "Trainable params: " << trainable << "\nNon-trainable params: " << total - trainable << "\n";
     return os.str();
 }
 

@@ -252,6 +252,15 @@ public:
         batch_ = batch;
     }
     void fill(T v) noexcept { std::fill_n(data(), this->size(), v); }
+    /// Frees this tensor's values and uses owner's from now on (a shared parameter); owner must
+    /// outlive it. A copy owns a copy of the values.
+    void borrow(tensor& owner) noexcept
+        requires(!S::dynamic)
+    {
+        buf_.borrow(owner.buf_);
+    }
+    /// Whether the values are another tensor's (borrow).
+    bool borrowed() const noexcept { return buf_.borrowed(); }
 
     static tensor full(T v, std::size_t batch = S::batch_of(0)) {
         tensor t = make(batch);

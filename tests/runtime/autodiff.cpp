@@ -649,6 +649,42 @@ TEST_CASE("A frozen parameter keeps a zero gradient while every other one gets i
     }
 }
 
+TEST_CASE("A shared parameter's gradient is the sum over its uses, as finite differences of the tied net",
+          "[autodiff]") {
+    using tied_net = lm::Sequential<lm::InputOf<lm::shape<lm::dyn, 4>, double>, lm::Dense<4, lm::Tanh>,
+                                    lm::Dense<4, lm::Tanh>, lm::Dense<3>>;
+    lm::generator g(31);
+    tied_net net;
+    net.initialize(g);
+    net.for_each_parameter([&](std::string_view, auto& p) {
+        for (auto& v : p) v = g.normal();
+    });
+    lm::share(net, "1.weight", "0.weight");
+    lm::share(net, "1.bias", "0.bias");
+    auto const x = lm::tensor<double, rows_of<4>>::randn(5, g);
+    auto const labels = random_labels(5, 3, g);
+    auto loss = [&] { return lm::cross_entropy(net(x), labels).item(); };
+    net.zero_grad();
+    net.train();
+    net.backward(lm::cross_entropy(net(x), labels));
+    // The walk visits 0.weight and 0.bias once; a difference quotient moves both uses.
+    check_parameter_gradients(net, loss, in_double);
+}
+
+TEST_CASE("A frozen layer gets no gradient and no optimizer step; the rest train", "[autodiff]") {
+    double_net_case c(5);
+    lm::freeze(lm::get<0>(c.net));
+    auto const before = lm::tensor(lm::get<"0.weight">(c.net));
+    auto const other = lm::tensor(lm::get<"2.weight">(c.net));
+    lm::optim::sgd opt(c.net, {.lr = 0.1, .momentum = 0.9});
+    opt.zero_grad();
+    c.train_step();
+    check_parameter_gradients(c.net, [&] { return c.loss(); }, in_double);
+    opt.step();
+    CHECK(differences(lm::get<"0.weight">(c.net), before, 0) == "");
+    CHECK(differences(lm::get<"2.weight">(c.net), other, 0) != "");
+}
+
 TEST_CASE("A Sequential's backward without a training forward pass throws lamina::error", "[autodiff]") {
     double_net_case c(4);
     auto const dY = lm::tensor<double, rows_of<3>>::randn(4, c.g);

@@ -140,3 +140,175 @@ TEST_CASE("Dense's weight is uniform within 1/sqrt(in_features) and its bias zer
     CHECK(hi - lo > 0.18);
     CHECK(differences(d.bias, std::vector<double>(64, 0.0), 0) == "");
 }
+
+namespace {
+
+struct moments {
+    double mean, sd, lo, hi;
+};
+template <class P>
+moments moments_of(P const& p) {
+    double s = 0, s2 = 0;
+    for (double v : p) s += v;
+    double const m = s / static_cast<double>(p.size());
+    for (double v : p) s2 += (v - m) * (v - m);
+    auto [lo, hi] = range_of(p);
+    return {m, std::sqrt(s2 / static_cast<double>(p.size() - 1)), lo, hi};
+}
+
+/// A bounded initializer uses the whole of [-b, b] and nothing outside; its standard deviation
+/// is b/sqrt(3).
+template <class P>
+void check_uniform(P const& p, double lo, double hi) {
+    auto const m = moments_of(p);
+    CHECK(m.lo >= lo);
+    CHECK(m.hi <= hi);
+    CHECK(m.lo < lo + 0.02 * (hi - lo));
+    CHECK(m.hi > hi - 0.02 * (hi - lo));
+    CHECK(std::abs(m.mean - (lo + hi) / 2) < 0.02 * (hi - lo));
+}
+
+/// 20,000 draws: the sample mean is within 4 standard errors (0.03·sd) and the sample standard
+/// deviation within 3%.
+template <class P>
+void check_normal(P const& p, double mean, double sd) {
+    auto const m = moments_of(p);
+    CHECK(std::abs(m.mean - mean) < 0.03 * sd);
+    CHECK(std::abs(m.sd - sd) < 0.03 * sd);
+}
+
+}  // namespace
+
+TEST_CASE("The initializer catalogue follows torch.nn.init's formulas for fan_in 400 and fan_out 50",
+          "[params]") {
+    lm::generator g(21);
+    using lm::init::fan;
+    namespace init = lm::init;
+    double const fi = 400, fo = 50;
+    check_uniform(lm::param<init::uniform, 400, 50>(g), 0, 1);
+    check_uniform(lm::param<init::with<init::uniform{.low = -3, .high = 5}>, 400, 50>(g), -3, 5);
+    check_normal(lm::param<init::normal, 400, 50>(g), 0, 1);
+    check_normal(lm::param<init::with<init::normal{.mean = 2, .std = 0.01}>, 400, 50>(g), 2, 0.01);
+    check_uniform(lm::param<init::xavier_uniform, 400, 50>(g), -std::sqrt(6 / (fi + fo)), std::sqrt(6 / (fi + fo)));
+    double const xg = 5.0 / 3;  // torch's gain for tanh
+    check_uniform(lm::param<init::with<init::xavier_uniform{.gain = 5.0 / 3}>, 400, 50>(g),
+                  -xg * std::sqrt(6 / (fi + fo)), xg * std::sqrt(6 / (fi + fo)));
+    check_normal(lm::param<init::xavier_normal, 400, 50>(g), 0, std::sqrt(2 / (fi + fo)));
+    check_uniform(lm::param<init::kaiming_uniform, 400, 50>(g), -std::sqrt(6 / fi), std::sqrt(6 / fi));
+    check_uniform(lm::param<init::with<init::kaiming_uniform{.mode = fan::out}>, 400, 50>(g), -std::sqrt(6 / fo),
+                  std::sqrt(6 / fo));
+    // a = sqrt(5): nn.Linear's own kaiming_uniform_ call, which is U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+    check_uniform(lm::param<init::with<init::kaiming_uniform{.a = 2.2360679774997898}>, 400, 50>(g),
+                  -1 / std::sqrt(fi), 1 / std::sqrt(fi));
+    check_normal(lm::param<init::kaiming_normal, 400, 50>(g), 0, std::sqrt(2 / fi));
+    check_normal(lm::param<init::with<init::kaiming_normal{.a = 1, .mode = fan::out}>, 400, 50>(g), 0,
+                 std::sqrt(1 / fo));
+    CHECK(differences(lm::param<init::with<init::constant{0.25}>, 3, 2>(g), std::vector<double>(6, 0.25), 0) == "");
+    static_assert(std::is_same_v<init::glorot_uniform, init::xavier_uniform>);
+    static_assert(std::is_same_v<init::he_normal, init::kaiming_normal>);
+}
+
+TEST_CASE("A user's callable initializes a parameter, declared or set at run time", "[params]") {
+    struct arange {
+        void operator()(std::span<float> d, std::size_t fan_in, std::size_t fan_out, lm::generator&) const {
+            for (std::size_t i = 0; i < d.size(); ++i) d[i] = static_cast<float>(i + 10 * fan_in + 100 * fan_out);
+        }
+    };
+    lm::generator g(22);
+    lm::param<arange, 2, 3> p(g);
+    CHECK(differences(p, std::vector<double>{320, 321, 322, 323, 324, 325}, 0) == "");
+    // Replaced at run time: later initialize(g) calls use the new one (a lambda here).
+    p.set_initializer([](std::span<float> d, std::size_t, std::size_t, lm::generator& gen) {
+        for (auto& v : d) v = static_cast<float>(gen.uniform(7, 8));
+    });
+    p.initialize(g);
+    auto in_7_8 = [&] { return std::all_of(p.begin(), p.end(), [](float v) { return v >= 7 && v <= 8; }); };
+    CHECK(in_7_8());
+    // Drawn once from another, without replacing it.
+    p.initialize(lm::init::ones{}, g);
+    CHECK(differences(p, std::vector<double>(6, 1.0), 0) == "");
+    p.initialize(g);
+    CHECK(in_7_8());
+}
+
+TEST_CASE("One seeded generator makes a whole net reproducible, and initialize re-draws it", "[params]") {
+    using Net = lm::Sequential<lm::Input<6>, MyDense<5>, CenteredLayer, lm::Dense<3>>;
+    auto values = [](Net& net) {
+        std::vector<double> v;
+        net.for_each_parameter([&](std::string_view, auto& p) { v.insert(v.end(), p.begin(), p.end()); });
+        return v;
+    };
+    Net a, b;
+    lm::generator ga(23), gb(23);
+    a.initialize(ga);
+    b.initialize(gb);
+    CHECK(differences(values(a), values(b), 0) == "");
+    auto const first = values(a);
+    a.initialize(ga);  // force_reinit: new draws
+    CHECK(differences(values(a), first, 0) != "");
+    // Another initializer for every weight, zeros for every bias (Gluon's initialize(init)).
+    a.initialize(lm::init::with<lm::init::constant{0.5}>{}, ga);
+    std::vector<double> want;
+    a.for_each_parameter([&](std::string_view name, auto& p) {
+        want.insert(want.end(), p.size(), name.ends_with("bias") ? 0.0 : 0.5);
+    });
+    CHECK(differences(values(a), want, 0) == "");
+}
+
+TEST_CASE("A shared parameter is one storage: written once, walked once, counted once, tied by name", "[params]") {
+    lm::Sequential<lm::Input<4>, lm::Dense<4, lm::ReLU>, lm::Dense<4, lm::ReLU>, lm::Dense<2>> net;
+    lm::share(net, "1.weight", "0.weight");
+    lm::share<"1.bias", "0.bias">(net);
+    auto& w0 = lm::get<"0.weight">(net);
+    auto& w1 = lm::get<"1.weight">(net);
+    CHECK(w1.data() == w0.data());
+    CHECK(w1.grad().data() == w0.grad().data());
+    w0(2, 3) = 42;
+    CHECK(w1(2, 3) == 42);
+    std::vector<std::string> names;
+    net.for_each_parameter([&](std::string_view n, auto&) { names.emplace_back(n); });
+    CHECK(names == std::vector<std::string>{"0.weight", "0.bias", "2.weight", "2.bias"});
+    std::vector<std::string> all;
+    net.for_each_parameter(lm::with_shared, [&](std::string_view n, auto&) { all.emplace_back(n); });
+    CHECK(all.size() == 6);
+    std::vector<std::string> ties;
+    lm::for_each_tie(net, [&](std::string_view a, std::string_view o) { ties.push_back(std::string(a) + "->" + std::string(o)); });
+    CHECK(ties == std::vector<std::string>{"1.weight->0.weight", "1.bias->0.bias"});
+    std::string const s = lm::summary(net);
+    CHECK_THAT(s, Catch::Contains("Total params: 30"));
+    CHECK_THAT(s, Catch::Contains("1 (Dense<4, ReLU>)            (batch, 4)            0\n"));
+    // Moving the net keeps the tie.
+    auto moved = std::move(net);
+    lm::get<"0.weight">(moved)(0, 0) = -7;
+    CHECK(lm::get<"1.weight">(moved)(0, 0) == -7);
+}
+
+TEST_CASE("share rejects unknown names, other shapes and a parameter shared with itself", "[params]") {
+    lm::Sequential<lm::Input<4>, lm::Dense<4>, lm::Dense<2>> net;
+    CHECK_THROWS_MATCHES(lm::share(net, "1.weight", "0.weight"), lm::key_error,
+                         lamina_test::message_has({"'1.weight' has shape (4, 2)", "'0.weight' has shape (4, 4)"}));
+    CHECK_THROWS_MATCHES(lm::share(net, "1.wieght", "0.weight"), lm::key_error,
+                         lamina_test::message_has({"no parameter named '1.wieght'", "0.weight, 0.bias, 1.weight, 1.bias"}));
+    CHECK_THROWS_MATCHES(lm::share(net, "0.weight", "3.weight"), lm::key_error,
+                         lamina_test::message_has({"no parameter named '3.weight' to share"}));
+    CHECK_THROWS_MATCHES(lm::share(net, "0.bias", "0.bias"), lm::key_error, lamina_test::message_has({"itself"}));
+    CHECK_FALSE(lm::get<"1.weight">(net).borrowed());
+}
+
+TEST_CASE("freeze and unfreeze mark a parameter, a layer or a whole net, and summary counts both kinds",
+          "[params]") {
+    lm::Sequential<lm::Input<4>, lm::Dense<3>, lm::Dense<2>> net;
+    lm::freeze(lm::get<0>(net));
+    CHECK_FALSE(lm::get<"0.weight">(net).requires_grad());
+    CHECK_FALSE(lm::get<"0.bias">(net).requires_grad());
+    CHECK(lm::get<"1.weight">(net).requires_grad());
+    std::string const s = lm::summary(net);
+    CHECK_THAT(s, Catch::Contains("Total params: 23\nTrainable params: 8\nNon-trainable params: 15\n"));
+    lm::unfreeze(lm::get<"0.bias">(net));
+    CHECK(lm::get<"0.bias">(net).requires_grad());
+    lm::freeze(net);
+    net.for_each_parameter([](std::string_view, auto& p) { CHECK_FALSE(p.requires_grad()); });
+    lm::unfreeze(net);
+    net.for_each_parameter([](std::string_view, auto& p) { CHECK(p.requires_grad()); });
+    CHECK_THAT(lm::summary(net), !Catch::Contains("Trainable"));
+}

@@ -30,6 +30,16 @@ public:
     /// false: a constant (a frozen parameter); backward() leaves it and its gradient alone.
     void requires_grad(bool on) noexcept { requires_grad_ = on; }
 
+    /// Uses owner's values and gradient from now on: one storage, and every use's gradient
+    /// summed into it (PyTorch's reuse of one Parameter, Gluon's share_parameters).
+    void share(variable& owner) noexcept
+        requires(!S::dynamic)
+    {
+        this->borrow(owner);
+        grad_.borrow(owner.grad_);
+        requires_grad_ = owner.requires_grad_;
+    }
+
     auto as_leaf() const noexcept {
         return leaf<T const, S, variable_tag>(this->data(), this->batch(), requires_grad_ ? sync_grad().data() : nullptr);
     }

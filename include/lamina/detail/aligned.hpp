@@ -23,15 +23,16 @@ std::unique_ptr<T[], aligned_free<T>> aligned_alloc(std::size_t n) {
         static_cast<T*>(::operator new[](n * sizeof(T), std::align_val_t{alignment})));
 }
 
-/// Owning aligned array of trivially copyable T; resize() keeps capacity, so a buffer
-/// reused with the same size never allocates again.
+/// Aligned array of trivially copyable T; resize() keeps capacity, so a buffer reused with the
+/// same size never allocates again. It owns its memory, or borrows another buffer's (a shared
+/// parameter): a copy of a borrowing buffer owns a copy of the values.
 template <class T>
 class buffer {
 public:
     buffer() = default;
     explicit buffer(std::size_t n) { resize(n); }
     buffer(buffer const& o) : buffer(o.n_) { std::copy_n(o.data(), n_, data()); }
-    buffer(buffer&& o) noexcept : p_(std::move(o.p_)), n_(o.n_), cap_(o.cap_) { o.n_ = o.cap_ = 0; }
+    buffer(buffer&& o) noexcept : p_(std::move(o.p_)), d_(o.d_), n_(o.n_), cap_(o.cap_) { o.forget(); }
     buffer& operator=(buffer const& o) {
         if (this != &o) {
             resize(o.n_);
@@ -41,24 +42,38 @@ public:
     }
     buffer& operator=(buffer&& o) noexcept {
         p_ = std::move(o.p_);
+        d_ = o.d_;
         n_ = o.n_;
         cap_ = o.cap_;
-        o.n_ = o.cap_ = 0;
+        o.forget();
         return *this;
     }
     void resize(std::size_t n) {
         if (n > cap_) {
             p_ = aligned_alloc<T>(n);
+            d_ = p_.get();
             cap_ = n;
         }
         n_ = n;
     }
-    T* data() noexcept { return p_.get(); }
-    T const* data() const noexcept { return p_.get(); }
+    /// Frees this buffer's memory and reads and writes o's from now on; o must outlive it.
+    void borrow(buffer& o) noexcept {
+        p_.reset();
+        d_ = o.d_;
+        n_ = cap_ = o.n_;
+    }
+    bool borrowed() const noexcept { return d_ != nullptr && !p_; }
+    T* data() noexcept { return d_; }
+    T const* data() const noexcept { return d_; }
     std::size_t size() const noexcept { return n_; }
 
 private:
+    void forget() noexcept {
+        d_ = nullptr;
+        n_ = cap_ = 0;
+    }
     std::unique_ptr<T[], aligned_free<T>> p_;
+    T* d_ = nullptr;
     std::size_t n_ = 0, cap_ = 0;
 };
 
