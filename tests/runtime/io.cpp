@@ -387,6 +387,20 @@ TEST_CASE("The same seed gives the same order, another seed a different one", "[
     CHECK(run_epoch(pinned).samples == std::vector<std::size_t>{5, 7, 6, 8, 4, 2, 0, 3, 9, 1});
 }
 
+TEST_CASE("set_epoch(k) makes the next epoch the (k+1)-th of an uninterrupted run", "[io][loader]") {
+    toy d(50);
+    lm::data_loader straight(d.x, d.y, {.batch_size = 7, .shuffle = true, .seed = 5});
+    std::vector<std::vector<std::size_t>> want;
+    for (int epoch = 0; epoch < 4; ++epoch) want.push_back(run_epoch(straight).samples);
+    lm::data_loader resumed(d.x, d.y, {.batch_size = 7, .shuffle = true, .seed = 5});
+    run_epoch(resumed);  // whatever it did before does not matter
+    resumed.set_epoch(2);
+    CHECK(run_epoch(resumed).samples == want[2]);
+    CHECK(run_epoch(resumed).samples == want[3]);
+    resumed.set_epoch(0);
+    CHECK(run_epoch(resumed).samples == want[0]);
+}
+
 TEST_CASE("Batches are gathered into one buffer that every batch of every epoch reuses", "[io][loader]") {
     toy d(10);
     lm::data_loader loader(d.x, d.y, {.batch_size = 4, .shuffle = true});

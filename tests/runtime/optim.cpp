@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -458,5 +459,71 @@ TEST_CASE("A small net learns XOR blobs with sgd and with adam, bit-identically 
         CHECK(a.accuracy > 0.95);
         auto const b = train<lm::optim::adam>(lm::optim::adam_options{.lr = 0.01}, 7);
         CHECK(a.losses == b.losses);
+    }
+}
+
+namespace {
+
+// Trains `first` steps with one optimizer, copies the net's values and the optimizer's state
+// (for_each_state) into a fresh net and optimizer, and trains both `then` steps more: the
+// losses of the two must agree to the bit.
+template <template <class> class Opt, class Options>
+void check_state_round_trip(Options const& options, std::size_t first, std::size_t then) {
+    xor_blobs const data(3);
+    Net a, b;
+    lm::generator g(3);
+    a.initialize(g);
+    Opt<Net> oa(a, options), ob(b, options);
+    auto step = [&](Net& net, Opt<Net>& opt) {
+        net.train();
+        float const loss = net.backward(lm::cross_entropy(net(data.x), data.labels));
+        opt.step();
+        opt.zero_grad();
+        return loss;
+    };
+    for (std::size_t s = 0; s < first; ++s) step(a, oa);
+    std::vector<std::vector<float>> values;
+    a.for_each_parameter([&](std::string_view, auto& p) { values.emplace_back(p.begin(), p.end()); });
+    std::size_t i = 0;
+    b.for_each_parameter([&](std::string_view, auto& p) { std::copy(values[i].begin(), values[i].end(), p.begin()), ++i; });
+    // The saved state, by name; then written into b's optimizer, made empty first.
+    std::map<std::string, std::pair<std::size_t, std::vector<std::vector<float>>>> saved;
+    oa.for_each_state([&](std::string_view name, std::size_t& steps, auto const& bufs) {
+        auto& [n, v] = saved[std::string(name)];
+        n = steps;
+        for (auto const& [buf_name, data] : bufs) v.emplace_back(data.begin(), data.end());
+    });
+    CHECK(saved.size() == (first > 0 ? 4 : 0));
+    ob.for_each_state(
+        [&](std::string_view name, std::size_t& steps, auto const& bufs) {
+            auto const it = saved.find(std::string(name));
+            if (it == saved.end()) return;
+            steps = it->second.first;
+            for (std::size_t k = 0; k < bufs.size(); ++k)
+                std::copy(it->second.second[k].begin(), it->second.second[k].end(), bufs[k].second.begin());
+        },
+        true);
+    for (std::size_t s = 0; s < then; ++s) CHECK(step(a, oa) == step(b, ob));
+}
+
+}  // namespace
+
+TEST_CASE("An optimizer's state, copied by name through for_each_state, continues the run to the bit",
+          "[optim][state]") {
+    SECTION("sgd with momentum") { check_state_round_trip<lm::optim::sgd>(lm::optim::sgd_options{.lr = 0.1, .momentum = 0.9}, 5, 5); }
+    SECTION("adam") { check_state_round_trip<lm::optim::adam>(lm::optim::adam_options{.lr = 0.01}, 5, 5); }
+    SECTION("adamw, from no state") { check_state_round_trip<lm::optim::adamw>(lm::optim::adam_options{.lr = 0.01, .weight_decay = 0.01}, 0, 3); }
+    SECTION("buffer names are torch's") {
+        Net net;
+        lm::optim::adam opt(net, {.lr = 0.01});
+        std::vector<std::string> names;
+        opt.for_each_state(
+            [&](std::string_view, std::size_t&, auto const& bufs) {
+                for (auto const& [n, d] : bufs) names.emplace_back(n);
+            },
+            true);
+        CHECK(names.size() == 8);
+        CHECK(names[0] == "exp_avg");
+        CHECK(names[1] == "exp_avg_sq");
     }
 }

@@ -120,6 +120,14 @@ public:
         data_loader* l_;
     };
 
+    /// Makes the next epoch() the one after `done` epochs, in the order an uninterrupted run
+    /// draws it (the seeded generator replays the shuffles): what resuming from a checkpoint
+    /// needs. set_epoch(0) starts over.
+    void set_epoch(std::size_t done) {
+        gen_ = generator(opt_.seed);
+        for (std::size_t e = 0; e < done; ++e) begin_epoch();
+    }
+
     /// Starts a new epoch (reshuffling when asked to) and returns its batches. The loader
     /// itself is not a range, so that a loop cannot silently repeat the previous order.
     epoch_range epoch() {

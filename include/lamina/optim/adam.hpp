@@ -18,20 +18,20 @@ struct adam_options {
 namespace detail {
 
 template <class Net, bool Decoupled>
-class adam_impl : public optimizer_base<Net, adam_options> {
-    using base = optimizer_base<Net, adam_options>;
-    using base::net_, base::o_;
+class adam_impl : public optimizer_base<Net, adam_options, 2> {
+    using base = optimizer_base<Net, adam_options, 2>;
+    using base::net_, base::o_, base::state_;
 
 public:
     using typename base::value_type;
-    adam_impl(Net& net, adam_options o) : base(net, o) {}
+    adam_impl(Net& net, adam_options o) : base(net, o, {"exp_avg", "exp_avg_sq"}) {}
 
     void step() {
         using T = value_type;
         T const b1 = static_cast<T>(o_.beta1), b2 = static_cast<T>(o_.beta2), eps = static_cast<T>(o_.eps);
         T const wd = static_cast<T>(o_.weight_decay), decay = static_cast<T>(1 - o_.lr * o_.weight_decay);
         for_each_trainable(*net_, [&](std::size_t i, std::span<T> p, std::span<T const> g) {
-            auto& s = moments_.at(i, p.size());
+            auto& s = state_.at(i, p.size());
             auto const t = static_cast<double>(++s.steps);  // bias corrections count this parameter's steps
             T const step = static_cast<T>(o_.lr / (1 - std::pow(o_.beta1, t)));
             T const root_c2 = static_cast<T>(std::sqrt(1 - std::pow(o_.beta2, t)));
@@ -46,9 +46,6 @@ public:
             }
         });
     }
-
-private:
-    per_parameter<value_type, 2> moments_;
 };
 
 }  // namespace detail

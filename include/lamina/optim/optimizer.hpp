@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <span>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "lamina/params.hpp"
@@ -43,8 +44,9 @@ struct per_parameter {
     }
 };
 
-/// What every optimizer offers besides step(): its net, its options, its learning rate.
-template <class Net, class Options>
+/// What every optimizer offers besides step(): its net, its options, its learning rate, and
+/// each parameter's state (K buffers named by Names, and a step count) by parameter name.
+template <class Net, class Options, std::size_t K>
 class optimizer_base {
 public:
     using value_type = typename Net::value_type;
@@ -54,10 +56,34 @@ public:
     void lr(double v) noexcept { o_.lr = v; }
     Options const& options() const noexcept { return o_; }
 
+    /// Each parameter's state, by name, as torch's optimizer.state_dict()["state"]: calls
+    /// f(name, steps, buffers) with steps a std::size_t& and buffers K pairs (torch's buffer
+    /// name, std::span<value_type> of the parameter's size), for every parameter that has a
+    /// state, or, with create, for every parameter (a state made now starts empty: what
+    /// loading a saved one writes into). Writing through them changes the optimizer.
+    template <class F>
+    void for_each_state(F&& f, bool create = false) {
+        std::size_t i = 0;
+        lamina::for_each_parameter(*net_, [&](std::string_view name, auto& p) {
+            if (create) state_.at(i, p.size());
+            if (i < state_.v.size() && (K == 0 || state_.v[i].buf[0].size() == p.size())) {
+                auto& e = state_.v[i];
+                std::array<std::pair<std::string_view, std::span<value_type>>, K> bufs;
+                for (std::size_t k = 0; k < K; ++k) bufs[k] = {names_[k], e.buf[k]};
+                f(name, e.steps, bufs);
+            }
+            ++i;
+        });
+    }
+
 protected:
-    optimizer_base(Net& net, Options o) : net_(&net), o_(o) {}
+    optimizer_base(Net& net, Options o, std::array<std::string_view, K> names) : net_(&net), o_(o), names_(names) {}
     Net* net_;
     Options o_;
+    per_parameter<value_type, K> state_;
+
+private:
+    std::array<std::string_view, K> names_;
 };
 
 }  // namespace detail

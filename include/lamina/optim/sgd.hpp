@@ -15,13 +15,13 @@ struct sgd_options {
 };
 
 template <class Net>
-class sgd : public detail::optimizer_base<Net, sgd_options> {
-    using base = detail::optimizer_base<Net, sgd_options>;
-    using base::net_, base::o_;
+class sgd : public detail::optimizer_base<Net, sgd_options, 1> {
+    using base = detail::optimizer_base<Net, sgd_options, 1>;
+    using base::net_, base::o_, base::state_;
 
 public:
     using typename base::value_type;
-    sgd(Net& net, sgd_options o) : base(net, o) {
+    sgd(Net& net, sgd_options o) : base(net, o, {"momentum_buffer"}) {
         if (o.nesterov && (o.momentum <= 0 || o.dampening != 0))
             throw error("lamina::optim::sgd: Nesterov momentum needs a momentum > 0 and zero dampening");
     }
@@ -37,7 +37,7 @@ public:
                 for (std::size_t k = 0; k < n; ++k) p[k] -= lr * (g[k] + wd * p[k]);
                 return;
             }
-            auto& s = velocity_.at(i, n);
+            auto& s = state_.at(i, n);
             bool const first = s.steps++ == 0;
             std::span<T> buf = s.buf[0];
             for (std::size_t k = 0; k < n; ++k) {
@@ -47,9 +47,6 @@ public:
             }
         });
     }
-
-private:
-    detail::per_parameter<value_type, 1> velocity_;
 };
 
 }  // namespace lamina::optim
