@@ -1,6 +1,7 @@
 // lamina: custom neural-network layers as expressions, fused into SIMD loops.
 // Every public header but the xtensor interop (lamina/xtensor.hpp), which costs ~1.5 s of
-// compile time to each user; include it where you need it.
+// compile time to each user, and saving and loading (lamina/serialize.hpp: nlohmann/json and
+// the safetensors code, ~3 s); include them where you need them.
 #pragma once
 
 #include "lamina/error.hpp"
