@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Runs the main job briefly and checks what it promises: the metrics CSV, the plot, an
-accuracy that shows learning, bit-identical metrics for the same seed, and a clear error for a
-non-finite loss and for a missing data directory."""
+accuracy that shows learning, bit-identical metrics for the same seed, a run resumed from a
+checkpoint that continues exactly, and clear errors for a non-finite loss, a missing data
+directory and a checkpoint that does not fit."""
 import csv
 import os
 import subprocess
@@ -42,6 +43,24 @@ with tempfile.TemporaryDirectory() as tmp:
     strip = lambda path: [line.rsplit(",", 1)[0] for line in open(path)] if os.path.exists(path) else None
     check(r.returncode == 0 and strip(metrics[0]) == strip(metrics[1]),
           "the same seed gives bit-identical metrics (all but the seconds)")
+
+    # Stopped after epoch 1 and resumed: the same two epochs as the straight run.
+    ckpt = os.path.join(tmp, "run.safetensors")
+    resumed = os.path.join(tmp, "resumed.csv")
+    r = run("--epochs", "1", "--seed", "7", "--save", ckpt)
+    check(r.returncode == 0 and os.path.exists(ckpt), f"--save writes a checkpoint ({r.stderr.strip()})")
+    r = run("--epochs", "2", "--resume", ckpt, "--metrics", resumed, "--save", ckpt)
+    check(r.returncode == 0 and "resuming from" in r.stdout and "after epoch 1" in r.stdout,
+          f"--resume continues after epoch 1 ({r.stderr.strip()})")
+    check(strip(resumed) == strip(metrics[0]),
+          "a resumed run continues exactly: its metrics equal the straight run's (all but the seconds)")
+    r = run("--epochs", "3", "--resume", ckpt, "--lr", "0.5")
+    check(r.returncode != 0 and "--lr" in r.stderr and "0.05" in r.stderr,
+          "resuming with another --lr is refused, naming both: " + r.stderr.strip())
+    with open(ckpt, "r+b") as f:  # a checkpoint cut short
+        f.truncate(os.path.getsize(ckpt) // 2)
+    r = run("--epochs", "3", "--resume", ckpt)
+    check(r.returncode != 0 and "run.safetensors" in r.stderr, "a truncated checkpoint is an error naming it: " + r.stderr.strip())
 
     r = run("--epochs", "1", "--lr", "1e38")  # weights overflow within a few batches
     check(r.returncode != 0 and "epoch 1, batch" in r.stderr and "loss became" in r.stderr,

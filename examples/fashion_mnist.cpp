@@ -17,6 +17,7 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <lamina/checkpoint.hpp>
 #include <lamina/lamina.hpp>
 
 #include "chapter_layers.hpp"
@@ -42,8 +43,55 @@ struct options {
     unsigned threads = 1;
     std::filesystem::path data = lm::io::default_fashion_mnist_dir();
     std::string metrics, plot;
+    std::string save, resume;  // checkpoint files
     bool quiet = false;
 };
+
+// What a checkpoint records of the run besides the weights and the optimizer state: the
+// settings that decide every later step, the epochs done and their metrics.
+nlohmann::json run_settings(options const& o) {
+    return {{"optimizer", o.optimizer}, {"lr", o.lr}, {"schedule", o.schedule}, {"batch", o.batch}, {"seed", o.seed}};
+}
+
+nlohmann::json metrics_json(std::vector<epoch_metrics> const& rows) {
+    nlohmann::json j = nlohmann::json::array();
+    for (auto const& r : rows)
+        j.push_back({r.epoch, r.train_loss, r.train_accuracy, r.test_loss, r.test_accuracy, r.seconds});
+    return j;
+}
+
+// The run stored in a checkpoint: its settings replace o's (a flag the user gave that differs
+// is an error), its metrics are the epochs done.
+std::vector<epoch_metrics> resume_settings(options& o, std::vector<std::string> const& given) {
+    auto const file = lm::io::read_safetensors(o.resume);
+    auto const& meta = file.metadata();
+    std::string const where = "fashion_mnist --resume " + o.resume;
+    if (!meta.contains("run") || !meta.contains("metrics"))
+        throw lm::error(where + ": not a checkpoint of this program (no \"run\" and \"metrics\" metadata; --save writes them)");
+    nlohmann::json run, metrics;
+    try {
+        run = nlohmann::json::parse(meta.at("run"));
+        metrics = nlohmann::json::parse(meta.at("metrics"));
+        options stored = o;
+        stored.optimizer = run.at("optimizer").get<std::string>();
+        stored.lr = run.at("lr").get<double>();
+        stored.schedule = run.at("schedule").get<std::string>();
+        stored.batch = run.at("batch").get<std::size_t>();
+        stored.seed = run.at("seed").get<std::uint64_t>();
+        for (std::string const& flag : given)
+            if (run_settings(o).at(flag) != run.at(flag))
+                throw lm::error(where + ": the checkpoint was made with --" + flag + " " + run.at(flag).dump() + ", not " +
+                                run_settings(o).at(flag).dump() + "; a resumed run keeps its settings (drop --" + flag + ")");
+        o = stored;
+        std::vector<epoch_metrics> rows;
+        for (auto const& r : metrics)
+            rows.push_back({r.at(0).get<std::size_t>(), r.at(1).get<double>(), r.at(2).get<double>(), r.at(3).get<double>(),
+                            r.at(4).get<double>(), r.at(5).get<double>()});
+        return rows;
+    } catch (nlohmann::json::exception const& e) {
+        throw lm::error(where + ": malformed \"run\" or \"metrics\" metadata: " + e.what());
+    }
+}
 
 using optimizer = std::variant<lm::optim::sgd<Net>, lm::optim::adam<Net>, lm::optim::adamw<Net>>;
 
@@ -136,7 +184,7 @@ void draw_plot(std::string const& path, std::vector<epoch_metrics> const& rows) 
     if (status != 0) throw lm::error("fashion_mnist: gnuplot failed to draw '" + path + "' (is gnuplot installed?)");
 }
 
-int run(options const& o) {
+int run(options const& o, std::vector<epoch_metrics> const& resumed) {
     auto train = lm::io::load_fashion_mnist(o.data, lm::io::split::train);
     auto test = lm::io::load_fashion_mnist(o.data, lm::io::split::test);
     // Standardize the pixels with the training set's mean and deviation (torchvision's Normalize).
@@ -156,8 +204,13 @@ int run(options const& o) {
     std::cout << lm::summary(net) << "training on " << train.size() << " images, testing on " << test.size() << "; "
               << o.optimizer << " lr " << o.lr << " (" << o.schedule << "), batch " << o.batch << ", " << o.epochs
               << " epochs, seed " << o.seed << "\n";
-    std::vector<epoch_metrics> rows;
-    for (std::size_t epoch = 1; epoch <= o.epochs; ++epoch) {
+    std::vector<epoch_metrics> rows = resumed;
+    if (!o.resume.empty()) {
+        std::visit([&](auto& op) { lm::load_checkpoint(net, op, o.resume); }, opt);
+        loader.set_epoch(rows.size());
+        std::cout << "resuming from " << o.resume << " after epoch " << rows.size() << "\n";
+    }
+    for (std::size_t epoch = rows.size() + 1; epoch <= o.epochs; ++epoch) {
         double const lr = scheduled_lr(o, epoch - 1);
         std::visit([&](auto& op) { op.lr(lr); }, opt);
         auto const t0 = std::chrono::steady_clock::now();
@@ -190,6 +243,10 @@ int run(options const& o) {
                     r.train_loss, r.train_accuracy, r.test_loss, r.test_accuracy, seconds, static_cast<double>(seen) / seconds);
         std::fflush(stdout);
         if (!o.metrics.empty()) write_metrics(o.metrics, rows);
+        if (!o.save.empty())
+            std::visit([&](auto& op) {
+                lm::save_checkpoint(net, op, o.save, {{"run", run_settings(o).dump()}, {"metrics", metrics_json(rows).dump()}});
+            }, opt);
     }
     if (!o.plot.empty()) draw_plot(o.plot, rows);
     std::printf("test accuracy: %.4f\n", rows.empty() ? 0.0 : rows.back().test_accuracy);
@@ -214,10 +271,20 @@ int main(int argc, char** argv) {
     app.add_option("--data", o.data, "directory with the Fashion-MNIST IDX files (.gz)");
     app.add_option("--metrics", o.metrics, "write one CSV row per epoch to this file");
     app.add_option("--plot", o.plot, "draw the loss and accuracy curves into this PNG (gnuplot)");
+    app.add_option("--save", o.save, "after every epoch, write a checkpoint (weights, optimizer state, metrics) to this file");
+    app.add_option("--resume", o.resume, "continue the run a --save checkpoint stored, up to --epochs in all")
+        ->check(CLI::ExistingFile);
     app.add_flag("--quiet", o.quiet, "no progress bar");
     CLI11_PARSE(app, argc, argv);
     try {
-        return run(o);
+        std::vector<epoch_metrics> resumed;
+        if (!o.resume.empty()) {
+            std::vector<std::string> given;
+            for (std::string flag : {"optimizer", "lr", "schedule", "batch", "seed"})
+                if (app.count("--" + flag) > 0) given.push_back(flag);
+            resumed = resume_settings(o, given);
+        }
+        return run(o, resumed);
     } catch (std::exception const& e) {
         std::cerr << "error: " << e.what() << "\n";
         return 1;

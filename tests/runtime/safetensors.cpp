@@ -1,6 +1,6 @@
 // lamina/io/safetensors.hpp and lamina/serialize.hpp: state_dict, safetensors files written and
 // read, strict and non-strict loads, the load-time self-test, ties, atomic saves, PyTorch's files,
-// and every kind of bad file.
+// every kind of bad file, and checkpoints (lamina/checkpoint.hpp).
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
@@ -20,6 +20,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <lamina/checkpoint.hpp>
 #include <lamina/io/safetensors.hpp>
 #include <lamina/lamina.hpp>
 #include <lamina/serialize.hpp>
@@ -788,4 +789,96 @@ TEST_CASE("Writes lamina's fixtures (by hand, from a g++ build: runtime_safetens
     lm::save(mixed, fixture("lamina_gcc_mixed_net.safetensors"), {.self_test_input = lm::randn<lm::dyn, 4>(3, g)});
     CHECK(fs::exists(fixture("lamina_gcc_mixed_net.safetensors")));
 #endif
+}
+
+// Checkpoints (lamina/checkpoint.hpp): parameters and optimizer state in one file.
+namespace {
+
+using ckpt_net = lm::Sequential<lm::Input<4>, lm::Dense<8, lm::ReLU>, CenteredLayer, lm::Dense<3>>;
+
+struct ckpt_data {
+    lm::tensor<float, lm::shape<lm::dyn, 4>> x;
+    std::vector<std::int32_t> y;
+    ckpt_data() {
+        lm::generator g(41);
+        x = lm::tensor<float, lm::shape<lm::dyn, 4>>::randn(32, g);
+        for (std::size_t i = 0; i < 32; ++i) y.push_back(static_cast<std::int32_t>(i % 3));
+    }
+};
+
+template <class Opt>
+float train_step(ckpt_net& net, Opt& opt, ckpt_data const& d) {
+    net.train();
+    float const loss = net.backward(lm::cross_entropy(net(d.x), d.y));
+    opt.step();
+    opt.zero_grad();
+    return loss;
+}
+
+std::vector<float> values_of(ckpt_net& net) {
+    std::vector<float> v;
+    net.for_each_parameter([&](std::string_view, auto& p) { v.insert(v.end(), p.begin(), p.end()); });
+    return v;
+}
+
+}  // namespace
+
+TEST_CASE("A checkpoint restores parameters and optimizer state: the resumed run continues to the bit",
+          "[checkpoint]") {
+    temp_dir dir;
+    ckpt_data const d;
+    for (bool use_adam : {false, true}) {
+        INFO((use_adam ? "adam" : "sgd with momentum"));
+        auto run = [&](auto make_opt) {
+            ckpt_net a;
+            lm::generator g(42);
+            a.initialize(g);
+            auto oa = make_opt(a);
+            for (int s = 0; s < 4; ++s) train_step(a, oa, d);
+            lm::save_checkpoint(a, oa, dir / "run.safetensors", {{"epoch", "4"}});
+            ckpt_net b;
+            auto ob = make_opt(b);
+            auto const meta = lm::load_checkpoint(b, ob, dir / "run.safetensors");
+            CHECK(meta == std::map<std::string, std::string>{{"epoch", "4"}});
+            CHECK(values_of(a) == values_of(b));
+            for (int s = 0; s < 4; ++s) CHECK(train_step(a, oa, d) == train_step(b, ob, d));
+            CHECK(values_of(a) == values_of(b));
+        };
+        if (use_adam) run([](ckpt_net& n) { return lm::optim::adam(n, {.lr = 0.01}); });
+        else run([](ckpt_net& n) { return lm::optim::sgd(n, {.lr = 0.1, .momentum = 0.9}); });
+    }
+}
+
+TEST_CASE("A checkpoint loads as a model file; a model file or another optimizer's checkpoint is refused, "
+          "leaving net and optimizer as they were",
+          "[checkpoint]") {
+    temp_dir dir;
+    ckpt_data const d;
+    ckpt_net a;
+    lm::optim::adam oa(a, {.lr = 0.01});
+    train_step(a, oa, d);
+    lm::save_checkpoint(a, oa, dir / "adam.safetensors");
+    lm::save(a, dir / "model.safetensors");
+
+    ckpt_net model;
+    CHECK(lm::load(model, dir / "adam.safetensors", {.skip_prefix = "optimizer."}).complete());
+    CHECK(values_of(model) == values_of(a));
+    CHECK_THROWS_MATCHES(lm::load(model, dir / "adam.safetensors"), lm::load_error,
+                         message_has({"optimizer.0.weight.exp_avg"}));
+
+    ckpt_net b;
+    lm::generator g(43);
+    b.initialize(g);
+    auto const before = values_of(b);
+    lm::optim::sgd ob(b, {.lr = 0.1, .momentum = 0.9});
+    CHECK_THROWS_MATCHES(lm::load_checkpoint(b, ob, dir / "model.safetensors"), lm::load_error,
+                         message_has({"model.safetensors", "holds no optimizer state"}));
+    CHECK_THROWS_MATCHES(lm::load_checkpoint(b, ob, dir / "adam.safetensors"), lm::load_error,
+                         message_has({"adam.safetensors", "another optimizer"}));
+    CHECK(values_of(b) == before);
+    std::size_t with_steps = 0;
+    ob.for_each_state([&](std::string_view, std::size_t& n, auto const&) { with_steps += n; });
+    CHECK(with_steps == 0);
+    CHECK_THROWS_MATCHES(lm::save_checkpoint(a, oa, dir / "x.safetensors", {{"optimizer.lr", "1"}}), lm::error,
+                         message_has({"optimizer.lr", "lamina's own"}));
 }
