@@ -322,6 +322,9 @@ tensor(T const (&)[M][N][P]) -> tensor<detail::float_of<T>, shape<M, N, P>>;
 template <class E>
     requires requires { typename std::remove_cvref_t<E>::is_lamina_expr; }
 tensor(E const&) -> tensor<typename E::value_type, typename E::shape_type>;
+/// A copy of a view, or of a net's output: lamina::tensor y(net(x)).
+template <class U, class S>
+tensor(tensor_view<U, S> const&) -> tensor<std::remove_const_t<U>, S>;
 
 /// torch.rand(E...): float32, uniform in [0, 1). With a dynamic batch, pass it first.
 template <std::size_t... E>

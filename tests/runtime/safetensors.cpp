@@ -882,3 +882,22 @@ TEST_CASE("A checkpoint loads as a model file; a model file or another optimizer
     CHECK_THROWS_MATCHES(lm::save_checkpoint(a, oa, dir / "x.safetensors", {{"optimizer.lr", "1"}}), lm::error,
                          message_has({"optimizer.lr", "lamina's own"}));
 }
+
+TEST_CASE("The exercise layers save and load like any parameter layer, self-test included", "[exercises]") {
+    using exercise_net = lm::Sequential<lm::Input<8>, lm::TensorReduction<4>, lm::FourierHalf, lm::Dense<2>>;
+    temp_dir dir;
+    lm::generator g(44);
+    exercise_net a, b;
+    a.initialize(g);
+    b.initialize(g);
+    auto const x = lm::tensor<float, lm::shape<lm::dyn, 8>>::randn(5, g);
+    lm::save(a, dir / "ex.safetensors", {.self_test_input = x});
+    auto const file = io::read_safetensors(dir / "ex.safetensors");
+    REQUIRE(file.find("0.weight") != nullptr);
+    CHECK(file.find("0.weight")->shape == std::vector<std::size_t>{8, 8, 4});
+    auto const report = lm::load(b, dir / "ex.safetensors");
+    CHECK(report.complete());
+    CHECK(report.self_tested);
+    lm::tensor const ya(a(x)), yb(b(x));
+    CHECK(differences(ya, yb, 0) == "");
+}

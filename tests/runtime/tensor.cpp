@@ -170,6 +170,10 @@ TEST_CASE("A view shares its tensor's memory and an owning copy of a view does n
     CHECK(copy(1, 2) == 9.f);
     t(1, 2) = 0.f;
     CHECK(copy(1, 2) == 9.f);
+    lm::tensor deduced(cv);  // the value type and shape deduced from the view
+    static_assert(std::is_same_v<decltype(deduced), lm::tensor<float, lm::shape<lm::dyn, 3>>>);
+    CHECK(deduced.data() != t.data());
+    CHECK(deduced(1, 2) == t(1, 2));
 
     std::vector<double> raw{1, 2, 3, 4, 5, 6};
     lm::tensor_view<double, lm::shape<lm::dyn, 2>> rv(raw.data(), 3);
