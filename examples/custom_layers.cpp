@@ -6,16 +6,9 @@
 #include <lamina/lamina.hpp>
 
 #include "chapter_layers.hpp"  // CenteredLayer and MyDense, as the chapter writes them
+#include "check.hpp"
 
 namespace lm = lamina;
-
-#define CHECK(cond)                                                          \
-    do {                                                                     \
-        if (!(cond)) {                                                       \
-            std::cerr << __FILE__ << ":" << __LINE__ << ": failed: " #cond "\n"; \
-            return 1;                                                        \
-        }                                                                    \
-    } while (0)
 
 int main() {
     lm::manual_seed(0);

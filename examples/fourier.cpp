@@ -9,15 +9,9 @@
 
 #include <lamina/lamina.hpp>
 
-namespace lm = lamina;
+#include "check.hpp"
 
-#define CHECK(cond)                                                              \
-    do {                                                                         \
-        if (!(cond)) {                                                           \
-            std::cerr << __FILE__ << ":" << __LINE__ << ": failed: " #cond "\n"; \
-            return 1;                                                            \
-        }                                                                        \
-    } while (0)
+namespace lm = lamina;
 
 int main() {
     // The exercise: x = (1, 2, 3, 4, 5, 6, 7, 8) has X_0 = 36 and X_k = -4 + 4i·cot(πk/8):

@@ -6,15 +6,9 @@
 
 #include <lamina/lamina.hpp>
 
-namespace lm = lamina;
+#include "check.hpp"
 
-#define CHECK(cond)                                                              \
-    do {                                                                         \
-        if (!(cond)) {                                                           \
-            std::cerr << __FILE__ << ":" << __LINE__ << ": failed: " #cond "\n"; \
-            return 1;                                                            \
-        }                                                                        \
-    } while (0)
+namespace lm = lamina;
 
 int main() {
     lm::manual_seed(0);

@@ -28,18 +28,7 @@ using bytes = std::vector<std::uint8_t>;
 
 namespace {
 
-/// A fresh directory under the system's temporary directory, removed with everything in it.
-struct temp_dir {
-    fs::path path = fs::temp_directory_path() / ("lamina-io-test-" + std::to_string(std::random_device{}()));
-    temp_dir() { fs::create_directories(path); }
-    ~temp_dir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    temp_dir(temp_dir const&) = delete;
-    temp_dir& operator=(temp_dir const&) = delete;
-    fs::path operator/(std::string const& name) const { return path / name; }
-};
+using lamina_test::temp_dir;
 
 /// An IDX file's bytes: the magic, big-endian dimensions, then the data as given.
 bytes idx(std::vector<std::uint32_t> const& dims, bytes const& data, std::uint8_t type = 0x08) {

@@ -49,19 +49,7 @@ using mixed_net = lm::Sequential<lm::Input<4>, Scale, lm::Dense<3>, lm::Dense<2,
 
 fs::path fixture(std::string const& name) { return fs::path(LAMINA_FIXTURES) / name; }
 
-/// A fresh directory under the system's temporary directory, removed with everything in it.
-struct temp_dir {
-    fs::path path = fs::temp_directory_path() / ("lamina-safetensors-test-" + std::to_string(std::random_device{}()));
-    temp_dir() { fs::create_directories(path); }
-    ~temp_dir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    temp_dir(temp_dir const&) = delete;
-    temp_dir& operator=(temp_dir const&) = delete;
-    fs::path operator/(std::string const& name) const { return path / name; }
-    std::size_t entries() const { return static_cast<std::size_t>(std::distance(fs::directory_iterator(path), {})); }
-};
+using lamina_test::temp_dir;
 
 bytes read_bytes(fs::path const& p) {
     std::ifstream in(p, std::ios::binary);

@@ -5,8 +5,10 @@
 #include <cmath>
 #include <cstddef>
 #include <exception>
+#include <filesystem>
 #include <initializer_list>
 #include <iterator>
+#include <random>
 #include <sstream>
 #include <string>
 #include <type_traits>
@@ -114,6 +116,23 @@ public:
 
 private:
     std::vector<std::string> parts_;
+};
+
+/// A fresh directory under the system's temporary directory, removed with everything in it.
+struct temp_dir {
+    std::filesystem::path path = std::filesystem::temp_directory_path() /
+                                 ("lamina-test-" + std::to_string(std::random_device{}()));
+    temp_dir() { std::filesystem::create_directories(path); }
+    ~temp_dir() {
+        std::error_code ec;
+        std::filesystem::remove_all(path, ec);
+    }
+    temp_dir(temp_dir const&) = delete;
+    temp_dir& operator=(temp_dir const&) = delete;
+    std::filesystem::path operator/(std::string const& name) const { return path / name; }
+    std::size_t entries() const {
+        return static_cast<std::size_t>(std::distance(std::filesystem::directory_iterator(path), {}));
+    }
 };
 
 }  // namespace lamina_test

@@ -138,34 +138,39 @@ void adjoint_block(T const* g, T* dx, T* re, T* im, T* tmp) {
 
 }  // namespace fft_detail
 
-/// out (rows × n) = for each row of x (rows × n), the DFT coefficients k = 0 .. n/2 - 1,
-/// interleaved (Re X_0, Im X_0, Re X_1, ...). n/2 must be a power of two.
-template <std::size_t n, class T>
-void dft_half_fft(T const* x, std::size_t rows, T* out, detail::workspace& ws) {
-    static_assert(n % 2 == 0 && fft_detail::is_power_of_two(n / 2), "lamina::kernels::dft_half_fft: n/2 must be a power of two");
+namespace fft_detail {
+// Runs block<V, W, n> (forward_block or adjoint_block) over rows × n values: W rows at a time,
+// one per SIMD lane, then the rows left one at a time.
+template <std::size_t n, class T, class Block>
+void over_rows(T const* in, std::size_t rows, T* out, detail::workspace& ws, Block block) {
+    static_assert(n % 2 == 0 && is_power_of_two(n / 2), "lamina::kernels::dft_half_fft: n/2 must be a power of two");
     using V = detail::simd<T>;
     constexpr std::size_t W = V::size;
     T* re = ws.alloc<T>(n / 2 * W);
     T* im = ws.alloc<T>(n / 2 * W);
     T* tmp = ws.alloc<T>(n * W);
     std::size_t r = 0;
-    for (; r + W <= rows; r += W) fft_detail::forward_block<V, W, n>(x + r * n, out + r * n, re, im, tmp);
-    for (; r < rows; ++r) fft_detail::forward_block<T, 1, n>(x + r * n, out + r * n, re, im, tmp);
+    for (; r + W <= rows; r += W) block.template operator()<V, W>(in + r * n, out + r * n, re, im, tmp);
+    for (; r < rows; ++r) block.template operator()<T, 1>(in + r * n, out + r * n, re, im, tmp);
+}
+}  // namespace fft_detail
+
+/// out (rows × n) = for each row of x (rows × n), the DFT coefficients k = 0 .. n/2 - 1,
+/// interleaved (Re X_0, Im X_0, Re X_1, ...). n/2 must be a power of two.
+template <std::size_t n, class T>
+void dft_half_fft(T const* x, std::size_t rows, T* out, detail::workspace& ws) {
+    fft_detail::over_rows<n>(x, rows, out, ws, []<class V, std::size_t W>(T const* a, T* b, T* re, T* im, T* tmp) {
+        fft_detail::forward_block<V, W, n>(a, b, re, im, tmp);
+    });
 }
 
 /// dx (rows × n) = the adjoint of dft_half_fft applied to g (rows × n, interleaved):
 /// dx[t] = Σ_k Re(g_k)·cos(2πkt/n) - Im(g_k)·sin(2πkt/n).
 template <std::size_t n, class T>
 void dft_half_fft_adjoint(T const* g, std::size_t rows, T* dx, detail::workspace& ws) {
-    static_assert(n % 2 == 0 && fft_detail::is_power_of_two(n / 2), "lamina::kernels::dft_half_fft_adjoint: n/2 must be a power of two");
-    using V = detail::simd<T>;
-    constexpr std::size_t W = V::size;
-    T* re = ws.alloc<T>(n / 2 * W);
-    T* im = ws.alloc<T>(n / 2 * W);
-    T* tmp = ws.alloc<T>(n * W);
-    std::size_t r = 0;
-    for (; r + W <= rows; r += W) fft_detail::adjoint_block<V, W, n>(g + r * n, dx + r * n, re, im, tmp);
-    for (; r < rows; ++r) fft_detail::adjoint_block<T, 1, n>(g + r * n, dx + r * n, re, im, tmp);
+    fft_detail::over_rows<n>(g, rows, dx, ws, []<class V, std::size_t W>(T const* a, T* b, T* re, T* im, T* tmp) {
+        fft_detail::adjoint_block<V, W, n>(a, b, re, im, tmp);
+    });
 }
 
 /// The (n × 2⌊n/2⌋) matrix F with X·F = dft_half(X): F[t, 2k] = cos(2πkt/n), F[t, 2k + 1] =
