@@ -34,6 +34,23 @@ void centering_case(std::string const& label) {
         });
     }
     {
+        // The mean as its own evaluation, then the subtraction as another.
+        struct st {
+            lm::tensor<float, S> x, y;
+            lm::tensor<float, lm::shape<>> m;
+            lm::detail::workspace ws;
+        };
+        auto s = std::make_shared<st>();
+        s->x = bench::to_tensor<S>(X, batch);
+        s->y = bench::to_tensor<S>(X, batch);
+        bench::add(e, "lamina_unfused", [s] {
+            lm::assign(s->m.view(), lm::mean(s->x), s->ws);
+            float const m = s->m.data()[0];
+            lm::assign(s->y.view(), s->x - m, s->ws);
+            return s->y.data();
+        });
+    }
+    {
         struct st {
             lm::tensor<float, S> x;
             lm::Sequential<lm::InputOf<S>, lm::Centered> net;

@@ -29,6 +29,32 @@ void seed_case() {
 
     bench::add_naive<B, IN, OUT, true>(e, X, W, b);
     {
+        // Each step its own evaluation: the product, then bias and ReLU, then the mean, then
+        // the subtraction.
+        using YT = lm::tensor<float, lm::shape<lm::dyn, OUT>>;
+        struct st {
+            XT x;
+            lm::built<lm::Dense<OUT>, IN> layer;
+            YT t, h, y;
+            lm::tensor<float, lm::shape<>> m;
+            lm::detail::workspace ws;
+        };
+        auto s = std::make_shared<st>();
+        s->x = bench::to_tensor<XS>(X, B);
+        bench::set_dense(s->layer, W, b);
+        s->t.resize(B);
+        s->h.resize(B);
+        s->y.resize(B);
+        bench::add(e, "lamina_unfused", [s] {
+            lm::assign(s->t.view(), lm::matmul(s->x, s->layer.weight), s->ws);
+            lm::assign(s->h.view(), lm::relu(s->t + s->layer.bias), s->ws);
+            lm::assign(s->m.view(), lm::mean(s->h), s->ws);
+            float const m = s->m.data()[0];
+            lm::assign(s->y.view(), s->h - m, s->ws);
+            return s->y.data();
+        });
+    }
+    {
         struct st {
             XT x;
             lm::Sequential<lm::Input<IN>, lm::Dense<OUT, lm::ReLU>, lm::Centered> net;

@@ -389,8 +389,50 @@ public:
 private:
     template <std::size_t... I>
     void run(T const* p, std::size_t batch, std::index_sequence<I...>) {
-        T const* in[size + 1] = {p};
-        ((in[I + 1] = step<I>(in[I], batch)), ...);
+        if (training_) {
+            T const* in[size + 1] = {p};
+            ((in[I + 1] = step<I>(in[I], batch)), ...);
+        } else {
+            infer<0>(p, batch);
+        }
+    }
+
+    // Inference, from layer I on: a layer without a matmul of its own after one that ends in a
+    // fusable matmul reads it through a seam, and the two run as one evaluation (detail::seam).
+    template <std::size_t I>
+    void infer(T const* in, std::size_t batch) {
+        if constexpr (I < size) {
+            if constexpr (seam_fuses<I>()) infer<I + 2>(step_pair<I>(in, batch), batch);
+            else infer<I + 1>(step<I>(in, batch), batch);
+        }
+    }
+    template <std::size_t I>
+    static constexpr bool seam_fuses() {
+        if constexpr (I + 1 >= size) return false;
+        else if constexpr (!link_at<I>::callable || !link_at<I + 1>::callable) return false;
+        else if constexpr (!recorded_t<I>::fusable || recorded_t<I + 1>::matmuls != 0) return false;
+        else return requires(layer_type<I + 1> const& l, detail::seam<recorded_t<I>> const& x) {
+            { l(x) } -> operand;
+        };
+    }
+    template <std::size_t I>
+    T const* step_pair(T const* in, std::size_t batch) {
+        using SI = input_shape_of<I>;
+        using SM = output_shape_of<I>;
+        using SO = output_shape_of<I + 1>;
+        using P = recorded_t<I>;
+        auto& mid = detail::get_box<I>(outs_);
+        auto& out = detail::get_box<I + 1>(outs_);
+        ws_.reset();
+        detail::seam_state<P> st{as_expr(std::as_const(layer_at<I>())(input_leaf<T, SI>(in, SI::batch_of(batch)))),
+                                 nullptr, &ws_};
+        if constexpr (SM::dynamic) mid.resize(st.e.batch());
+        st.buf = mid.data();
+        auto e = as_expr(std::as_const(layer_at<I + 1>())(detail::seam<P>(st)));
+        static_assert(std::is_same_v<typename decltype(e)::shape_type, SO>);
+        if constexpr (SO::dynamic) out.resize(e.batch());
+        detail::evaluate(e, out.data(), ws_);
+        return out.data();
     }
 
     template <std::size_t I>

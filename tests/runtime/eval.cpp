@@ -1,7 +1,9 @@
 // lamina/expr/eval.hpp: eval(), .eval(), .item(), constructing tensors from expressions, and
 // assign(view, expr, workspace).
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <string_view>
 #include <type_traits>
 #include <vector>
 
@@ -9,6 +11,7 @@
 
 #include <lamina/lamina.hpp>
 
+#include "chapter_layers.hpp"
 #include "support.hpp"
 
 namespace lm = lamina;
@@ -104,4 +107,140 @@ TEST_CASE("assign() evaluates a vector-matrix product into a vector of the produ
     CHECK(differences(out, std::vector<double>{22, 28}, 0) == "");
     REQUIRE_NOTHROW(lm::assign(out.view(), lm::relu(lm::matmul(v, W)), ws));
     CHECK(differences(out, std::vector<double>{22, 28}, 0) == "");
+}
+
+namespace {
+
+// relu?(x·W + b) - its mean over every element, all in double: what a Dense then a Centered give.
+template <std::size_t K, std::size_t N, class Layer, class X>
+std::vector<double> centered_dense_ref(Layer const& d, X const& x, bool relu) {
+    std::size_t const B = x.batch();
+    std::vector<double> h(B * N);
+    double sum = 0;
+    for (std::size_t i = 0; i < B; ++i)
+        for (std::size_t j = 0; j < N; ++j) {
+            double s = d.bias.data()[j];
+            for (std::size_t k = 0; k < K; ++k) s += double(x.data()[i * K + k]) * d.weight.data()[k * N + j];
+            h[i * N + j] = relu ? std::max(s, 0.0) : s;
+            sum += h[i * N + j];
+        }
+    for (double& v : h) v -= sum / double(B * N);
+    return h;
+}
+
+template <class Net>
+void randomize_all(Net& net, lm::generator& g) {
+    lm::for_each_parameter(net, [&](std::string_view, auto& p) {
+        for (auto& v : p) v = static_cast<float>(g.normal());
+    });
+}
+
+// Built-in and user-written layers, with and without ReLU, over batches and widths that reach
+// every tile kind of the GEMM (full strips, single vectors, scalar columns, row remainders).
+template <std::size_t K, std::size_t N>
+void centered_after_dense(std::initializer_list<std::size_t> batches) {
+    lm::generator g(K * 131 + N);
+    lm::Sequential<lm::Input<K>, lm::Dense<N, lm::ReLU>, lm::Centered> builtin;
+    lm::Sequential<lm::Input<K>, MyDense<N>, CenteredLayer> user;
+    lm::Sequential<lm::Input<K>, lm::Dense<N>, CenteredLayer> linear;
+    randomize_all(builtin, g);
+    randomize_all(user, g);
+    randomize_all(linear, g);
+    for (std::size_t B : batches) {
+        INFO("batch " << B << ", " << K << " -> " << N);
+        auto x = lm::rand<lm::dyn, K>(B, g);
+        auto check = [&](auto& net, bool relu) {
+            auto const want = centered_dense_ref<K, N>(lm::get<0>(net), x, relu);
+            double scale = 0;
+            for (double v : want) scale = std::max(scale, std::abs(v));
+            auto y = net(x);
+            CHECK(differences(y, want, 0, (1e-6 + 1e-7 * K) * (scale + 1)) == "");  // float sums of K terms
+            double mean = 0;
+            for (float v : y) mean += v;
+            CHECK(std::abs(mean / double(y.size())) < 1e-6 * (scale + 1));
+            // A second call reuses everything and gives the same bits.
+            std::vector<float> const first(y.begin(), y.end());
+            auto y2 = net(x);
+            CHECK(differences(y2, first, 0) == "");
+        };
+        check(builtin, true);
+        check(user, true);
+        check(linear, false);
+    }
+}
+
+// A layer that records whether the net handed it a seam (the layer before it, unevaluated).
+bool handed_a_seam = false;
+struct ProbeCentered {
+    auto operator()(auto const& X) const {
+        handed_a_seam = requires { X.known_sum(); };
+        return X - lm::mean(X);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("A Centered after a Dense matches a scalar reference, built-in and user-written, and has mean zero",
+          "[eval][sequential]") {
+    centered_after_dense<8, 128>({1, 4, 5, 6, 7, 15, 16, 17, 255});
+    centered_after_dense<5, 3>({1, 2, 15, 16, 17});
+    centered_after_dense<8, 1>({1, 7, 255});
+    centered_after_dense<17, 15>({1, 16, 17});
+    centered_after_dense<3, 17>({1, 16, 17, 255});
+    centered_after_dense<37, 255>({1, 13, 64});
+    centered_after_dense<300, 300>({1, 11, 12, 64});  // the packed GEMM, blocked over depth and columns
+}
+
+TEST_CASE("The layer after a Dense reads it unevaluated, and its mean comes from the GEMM's tile sums",
+          "[eval][sequential]") {
+    // In a net: the layer is handed the Dense's expression, not a buffer; in training mode each
+    // layer is evaluated on its own (backward reads every layer's input).
+    lm::Sequential<lm::Input<8>, lm::Dense<16, lm::ReLU>, ProbeCentered> net;
+    auto x = lm::rand<lm::dyn, 8>(5);
+    handed_a_seam = false;
+    auto y0 = net(x);
+    std::vector<float> const fused(y0.begin(), y0.end());
+    CHECK(handed_a_seam);
+    net.train();
+    handed_a_seam = true;
+    auto y = net(x);
+    CHECK_FALSE(handed_a_seam);
+    CHECK(differences(y, fused, 1e-6, 1e-6) == "");
+
+    // The mechanism: the producer runs once, into its buffer, summing what it stores; the
+    // reduction takes that sum instead of reading the buffer again.
+    lm::generator g(5);
+    auto X = lm::randn<lm::dyn, 8>(17, g);
+    auto W = lm::randn<8, 33>(g);
+    auto b = lm::randn<33>(g);
+    auto producer = lm::relu(lm::matmul(X, W) + b);
+    using P = decltype(producer);
+    std::vector<float> buf(17 * 33), out(17 * 33);
+    lm::detail::workspace ws;
+    lm::detail::seam_state<P> st{producer, buf.data(), &ws};
+    auto e = CenteredLayer{}(lm::detail::seam<P>(st));
+    lm::detail::evaluate(e, out.data(), ws);
+    CHECK(st.done);
+    lm::detail::seam<P> const s(st);
+    REQUIRE(s.known_sum() != nullptr);
+    lm::tensor const h = lm::relu(lm::matmul(X, W) + b);
+    double want = 0;
+    for (float v : h) want += v;
+    CHECK(std::abs(*s.known_sum() - want) < 1e-4 * (std::abs(want) + 1));
+    CHECK(differences(buf, h, 0) == "");
+    float const mean = static_cast<float>(*s.known_sum() / (17 * 33));
+    std::vector<double> centered(h.begin(), h.end());
+    for (double& v : centered) v -= mean;
+    CHECK(differences(out, centered, 0, 1e-6) == "");
+}
+
+TEST_CASE("A layer without a matmul after a linear Dense runs in the Dense's GEMM epilogue", "[eval][sequential]") {
+    lm::generator g(7);
+    lm::Sequential<lm::Input<8>, lm::Dense<17>, lm::ReLU> net;
+    randomize_all(net, g);
+    for (std::size_t B : {1, 6, 16, 17}) {
+        auto x = lm::rand<lm::dyn, 8>(B, g);
+        lm::tensor const want = lm::relu(lm::get<0>(net)(x));
+        CHECK(differences(net(x), want, 0) == "");
+    }
 }

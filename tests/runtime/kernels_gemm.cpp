@@ -118,3 +118,61 @@ TEMPLATE_TEST_CASE("The packed GEMM, blocked over depth and columns, matches its
     gemm_at<T, 512, 40>(rows);
     gemm_at<T, 64, 256>(rows);
 }
+
+namespace {
+
+// bias + ReLU that also asks for the sum of what it stores (the GEMM's tile sums).
+template <class T>
+struct summing_bias_relu {
+    static constexpr bool copyable = true;
+    T const* bias;
+    T* tile_sums;
+    template <class V>
+    V operator()(std::size_t, std::size_t j, V acc) const {
+        if constexpr (std::is_arithmetic_v<V>) return std::max(acc + bias[j], T(0));
+        else return xsimd::max(acc + V::load_unaligned(bias + j), V(T(0)));
+    }
+};
+
+// The tile sums add up to the sum of C, exactly for integer data, and the same with 1 and 2
+// threads (each slot belongs to one task).
+template <class T, std::size_t K, std::size_t N>
+void tile_sums_at(std::initializer_list<std::size_t> rows) {
+    lm::generator g(K * 7919 + N);
+    for (std::size_t M : rows) {
+        INFO("(" << M << " x " << K << ") x (" << K << " x " << N << ")");
+        std::vector<T> A(M * K), B(K * N), bias(N), C(M * N), C2(M * N);
+        fill_integers(A, g);
+        fill_integers(B, g);
+        fill_integers(bias, g, -40, 40);
+        lm::detail::workspace ws;
+        std::size_t const n = lm::kernels::sum_slots<N, T>(M);
+        lm::tensor<T, lm::shape<lm::dyn>> s1 = lm::tensor<T, lm::shape<lm::dyn>>::zeros(n),
+                                          s2 = lm::tensor<T, lm::shape<lm::dyn>>::zeros(n);  // aligned
+        summing_bias_relu<T> epi{bias.data(), s1.data()};
+        lm::kernels::gemm<K, N>(A.data(), M, B.data(), C.data(), epi, ws);
+        double total = 0, want = 0;
+        for (T s : s1) total += s;
+        for (T c : C) want += c;
+        CHECK(total == want);
+        lm::set_num_threads(2);
+        summing_bias_relu<T> epi2{bias.data(), s2.data()};
+        lm::kernels::gemm<K, N>(A.data(), M, B.data(), C2.data(), epi2, ws);
+        lm::set_num_threads(1);
+        CHECK(differences(s2, s1, 0) == "");
+        CHECK(differences(C2, C, 0) == "");
+    }
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("The GEMM's tile sums add up to what it stores, at every width and with 1 or 2 threads",
+                   "[kernels]", float, double) {
+    using T = TestType;
+    // Every tile kind: full strips, single vectors, scalar columns, each row remainder.
+    lamina_test::for_each_width([]<std::size_t N>() { tile_sums_at<T, 8, N>(all_rows); });
+    tile_sums_at<T, 37, 33>({1, 15, 16, 17, 255});
+    // Packed and blocked over depth and columns; 255 rows are split over two threads.
+    tile_sums_at<T, 300, 303>({1, 12, 13, 255});
+    tile_sums_at<T, 64, 256>({15, 16, 17, 255});
+}

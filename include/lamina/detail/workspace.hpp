@@ -36,13 +36,7 @@ public:
     }
     /// Merges the blocks a growing evaluation left into one of the peak size.
     void settle() {
-        if (blocks_.size() > 1) {
-            blocks_.clear();
-            blocks_.push_back({aligned_alloc<std::byte>(peak_), peak_});
-            total_ = peak_;
-            used_ = 0;
-            live_ = 0;
-        }
+        if (blocks_.size() > 1) merge();  // rare: the check stays inline in every call
     }
     /// While set, evaluations keep what a backward pass needs: a matmul's product is stored
     /// rather than fused into its consumer (one extra pass, next to the GEMM: cheap).
@@ -52,6 +46,13 @@ public:
     std::size_t blocks() const noexcept { return blocks_.size(); }
 
 private:
+    [[gnu::noinline]] void merge() {
+        blocks_.clear();
+        blocks_.push_back({aligned_alloc<std::byte>(peak_), peak_});
+        total_ = peak_;
+        used_ = 0;
+        live_ = 0;
+    }
     struct block {
         std::unique_ptr<std::byte[], aligned_free<std::byte>> p;
         std::size_t size;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <ostream>
+#include <type_traits>
 
 #include "lamina/expr/elementwise.hpp"
 #include "lamina/expr/matmul.hpp"
@@ -13,13 +14,22 @@ namespace lamina {
 
 namespace detail {
 
+// An expression of pointers and sizes (every one without an owned tensor) is copied in and
+// marked copyable: the GEMM then works on copies that its stores to C cannot alias, and what
+// the epilogue reads stays in registers.
 template <class E>
 struct fused_epilogue {
-    E const& e;
+    static constexpr bool copyable = std::is_trivially_copyable_v<E>;
+    std::conditional_t<copyable, E, E const&> e;
     template <class V>
     [[gnu::always_inline]] V operator()(std::size_t r, std::size_t j, V acc) const {
         return e.template get<V>(epi_ctx<V>{acc}, r, j);
     }
+};
+/// The same, summing what it stores (kernels::gemm's tile sums).
+template <class E>
+struct summing_epilogue : fused_epilogue<E> {
+    typename E::value_type* tile_sums;
 };
 
 /// out = e. `e` is prepared here, so it must not have been prepared before. While ws is
@@ -37,6 +47,82 @@ void evaluate(E& e, T* out, workspace& ws) {
     e.prepare(ws, false);
     kernels::elementwise(e, out);
 }
+
+/// The output of one layer read as the input of the next (Sequential builds it), evaluated only
+/// when first needed. A consumer with no matmul of its own fuses into the producer's GEMM: the
+/// consumer's element-wise expression then runs in that GEMM's epilogue, so that, for example,
+/// a ReLU layer after a linear Dense costs nothing. A consumer that also reduces the seam (such
+/// as X - mean(X)) has it evaluated once into its buffer, with the sum taken in the GEMM's
+/// epilogue (request_sum): the mean costs no pass over the output.
+template <class E>
+struct seam_state {
+    E e;                                   // the producer, fusable: one matmul feeding it
+    typename E::value_type* buf;           // where the producer's values go when they must exist
+    workspace* ws;
+    bool done = false;
+    bool want_sum = false;
+    double sum = 0;
+};
+
+template <class E>
+struct seam : expr_base<seam<E>> {
+    static_assert(E::fusable, "lamina: a seam's producer must end in a fusable matmul");
+    using value_type = typename E::value_type;
+    using shape_type = typename E::shape_type;
+    static constexpr int matmuls = E::matmuls;
+    static constexpr bool fusable = true;
+    static constexpr bool flat = true;
+
+    seam_state<E>* s;
+    value_type const* buf;  // s->buf, one load nearer
+    explicit seam(seam_state<E>& st) noexcept : s(&st), buf(st.buf) {}
+    std::size_t batch() const noexcept { return s->e.batch(); }
+    void prepare(workspace& ws, bool defer) {
+        if (defer) s->e.prepare(ws, true);
+        else produce();
+    }
+    /// The producer's values, evaluated into the buffer on first use.
+    value_type const* data() const {
+        produce();
+        return s->buf;
+    }
+    void request_sum() const noexcept { s->want_sum = true; }
+    /// The sum of every value, when the GEMM took it while storing them; else null.
+    double const* known_sum() const noexcept { return s->done && s->want_sum ? &s->sum : nullptr; }
+    template <class V, class Ctx>
+    V get(Ctx const& c, std::size_t r, std::size_t j) const noexcept {
+        if constexpr (is_epi_for<Ctx, V>) return s->e.template get<V>(c, r, j);
+        else return load<V>(buf + r * shape_type::cols + j);
+    }
+    template <class F>
+    void visit_fused(F&& f) const {
+        s->e.visit_fused(f);
+    }
+    // Only inference builds seams; training records each layer on its own input.
+    static constexpr bool needs_grad() noexcept { return false; }
+    template <class G>
+    void backprop(G const&, workspace&) const noexcept {}
+
+private:
+    void produce() const {
+        if (s->done) return;
+        s->done = true;
+        E& e = s->e;
+        e.prepare(*s->ws, true);
+        if (s->want_sum) {
+            std::size_t const n = kernels::sum_slots<E::shape_type::cols, value_type>(E::shape_type::rows(e.batch()));
+            value_type* slots = s->ws->template alloc<value_type>(n);  // aligned: the GEMM adds whole vectors
+            using V = simd<value_type>;  // n is a multiple of the vector width
+            for (std::size_t i = 0; i < n; i += V::size) V(value_type(0)).store_aligned(slots + i);
+            summing_epilogue<E> epi{{e}, slots};
+            e.visit_fused([&](auto const& mm) { mm.run(s->buf, epi); });
+            s->sum = kernels::sum_all(leaf<value_type const, shape<dyn>>(slots, n));
+        } else {
+            fused_epilogue<E> epi{e};
+            e.visit_fused([&](auto const& mm) { mm.run(s->buf, epi); });
+        }
+    }
+};
 
 template <class T, class E>
 T const* materialize(E& e, workspace& ws) {

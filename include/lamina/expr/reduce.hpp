@@ -36,11 +36,21 @@ struct reduce_all : expr_base<reduce_all<Op, A>> {
     A a;
     value_type v{};
 
-    explicit reduce_all(A x) : a(std::move(x)) {}
+    // An operand that can sum its values while producing them (a layer's GEMM output) is asked
+    // to, here, before anything evaluates it.
+    explicit reduce_all(A x) : a(std::move(x)) {
+        if constexpr (requires { a.request_sum(); }) a.request_sum();
+    }
     std::size_t batch() const noexcept { return 1; }
     void prepare(detail::workspace& ws, bool) {
         a.prepare(ws, false);
-        double s = kernels::sum_all(a);
+        double s;
+        if constexpr (requires { a.known_sum(); }) {
+            double const* known = a.known_sum();
+            s = known ? *known : kernels::sum_all(a);
+        } else {
+            s = kernels::sum_all(a);
+        }
         if constexpr (Op::mean) s /= static_cast<double>(A::shape_type::size(a.batch()));
         v = static_cast<value_type>(s);
     }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <type_traits>
 
 #include "lamina/detail/thread_pool.hpp"
 #include "lamina/detail/workspace.hpp"
@@ -12,6 +13,12 @@
 namespace lamina::kernels {
 
 /// Stores the product unchanged.
+///
+/// An epilogue may also ask for the sum of what it stores, by giving a `T* tile_sums` member
+/// pointing to sum_slots<N, T>(M) zeros: the GEMM adds each tile's stored values, summed in
+/// registers, lane by lane into the vector slot of its MR rows and NR columns. A slot is only
+/// ever written by one task and in a fixed order, so the total does not depend on the thread
+/// count; and no pass reads C again.
 struct identity_epilogue {
     template <class V>
     V operator()(std::size_t, std::size_t, V acc) const noexcept {
@@ -38,15 +45,49 @@ struct tiles {
 // (lambdas would be outlined at some call sites and spill them).
 #define LAMINA_UNROLL _Pragma("GCC unroll 16")
 
+// Loaded once per depth step and used by every row: without this, compilers fold the load
+// into each row's FMA, which doubles the load traffic of a small tile.
+template <class V>
+[[gnu::always_inline]] inline void keep_in_register(V& v) {
+#if defined(__GNUC__) && defined(__AVX512F__)
+    asm("" : "+v"(v.data));
+#elif defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    asm("" : "+x"(v.data));
+#endif
+}
+
 // One step of depth: broadcast MR values of A, multiply-add them with NV vectors of B.
 template <std::size_t MR, std::size_t NV, class T, class V>
 [[gnu::always_inline]] inline void fma_step(V (&acc)[MR][NV], T const* a, std::size_t lda, T const* b) {
     V bv[NV];
-    LAMINA_UNROLL for (std::size_t v = 0; v < NV; ++v) bv[v] = V::load_unaligned(b + v * V::size);
+    LAMINA_UNROLL for (std::size_t v = 0; v < NV; ++v) {
+        bv[v] = V::load_unaligned(b + v * V::size);
+        if constexpr (MR > 1) keep_in_register(bv[v]);
+    }
     LAMINA_UNROLL for (std::size_t m = 0; m < MR; ++m) {
         V const av(a[m * lda]);
         LAMINA_UNROLL for (std::size_t v = 0; v < NV; ++v) acc[m][v] = xsimd::fma(av, bv[v], acc[m][v]);
     }
+}
+
+/// An epilogue that holds only a few pointers and values, and no state of its own, may say so
+/// (`static constexpr bool copyable = true`). Each block of rows then runs on its own copy,
+/// which no store to C can alias, so that what it reads (a bias' address) stays in registers
+/// rather than being loaded again after every store. Other epilogues are used in place. (Each
+/// task makes its copy, and the row loops are inlined into it.)
+template <class Epi>
+inline constexpr bool copyable_epilogue = requires { requires Epi::copyable; };
+template <class Epi>
+using own_epilogue_t = std::conditional_t<copyable_epilogue<Epi>, Epi, Epi&>;
+template <class Epi>
+[[gnu::always_inline]] inline own_epilogue_t<Epi> own_epilogue(Epi& e) {
+    return e;
+}
+
+// The tile-sum slot of row r and column j of a C with n columns (see identity_epilogue).
+template <class T>
+constexpr std::size_t sum_slot(std::size_t r, std::size_t j, std::size_t n) noexcept {
+    return r / tiles<T>::MR * ((n + tiles<T>::NR - 1) / tiles<T>::NR) + j / tiles<T>::NR;
 }
 
 // KS > 0: the depth is the static KS (small layers unroll it completely); 0: run-time kc.
@@ -78,21 +119,32 @@ template <std::size_t MR, std::size_t NV, std::size_t KS, std::size_t SA, class 
             LAMINA_UNROLL for (std::size_t u = 0; u < KU; ++u) fma_step(acc[u], a + (k + u) * SA, lda, b + (k + u) * ldb);
         for (std::size_t k = body; k < kc; ++k) fma_step(acc[0], a + k * SA, lda, b + k * ldb);
     }
+    constexpr bool sums = requires { epi.tile_sums; };
+    [[maybe_unused]] V part[2] = {V(T(0)), V(T(0))};  // two chains of adds, in registers
     LAMINA_UNROLL for (std::size_t m = 0; m < MR; ++m)
         LAMINA_UNROLL for (std::size_t v = 0; v < NV; ++v) {
             V sum = acc[0][m][v];
             LAMINA_UNROLL for (std::size_t u = 1; u < KU; ++u) sum += acc[u][m][v];
             V const out = last ? epi(r0 + m, j0 + v * W, sum) : sum;
             out.store_unaligned(c + m * ldc + v * W);
+            if constexpr (sums) part[(m * NV + v) % 2] += out;
         }
+    if constexpr (sums) {
+        if (last) {
+            T* slot = epi.tile_sums + sum_slot<T>(r0, j0, ldc) * W;
+            (V::load_aligned(slot) + (part[0] + part[1])).store_aligned(slot);
+        }
+    }
 }
 
 // Rows of MR, then the rest; block_stride: from one block of MR rows of A to the next.
 // r_base: the row of C where this call starts (what the epilogue is told).
+// Inlined into its one caller each, so that a copied epilogue stays local (own_epilogue).
 template <std::size_t NV, std::size_t KS, std::size_t SA, class T, class Epi>
-inline void rows_dispatch(std::size_t M, std::size_t kc, T const* a, std::size_t lda, std::size_t block_stride,
-                          T const* b, std::size_t ldb, T* c, std::size_t ldc, std::size_t j0, bool first, bool last,
-                          Epi& epi, std::size_t r_base = 0) {
+[[gnu::always_inline]] inline void rows_dispatch(std::size_t M, std::size_t kc, T const* a, std::size_t lda,
+                                                 std::size_t block_stride, T const* b, std::size_t ldb, T* c,
+                                                 std::size_t ldc, std::size_t j0, bool first, bool last, Epi& epi,
+                                                 std::size_t r_base = 0) {
     constexpr std::size_t MR = tiles<T>::MR;
     std::size_t r = 0;
     for (; r + MR <= M; r += MR, a += block_stride)
@@ -131,7 +183,8 @@ void pack_strips(T const* B, std::size_t ldb, std::size_t p, std::size_t kc, std
 // fully unrolled for small layers (the chapter's 5→3 runs entirely here). A and C start at
 // row r_base.
 template <std::size_t K, std::size_t N, std::size_t J0, class T, class Epi>
-inline void scalar_columns(std::size_t M, T const* A, T const* B, T* C, Epi& epi, std::size_t r_base = 0) {
+[[gnu::always_inline]] inline void scalar_columns(std::size_t M, T const* A, T const* B, T* C, Epi& epi,
+                                                  std::size_t r_base = 0) {
     constexpr std::size_t NT = N - J0;
     for (std::size_t r = 0; r < M; ++r) {
         T acc[NT] = {};
@@ -143,7 +196,12 @@ inline void scalar_columns(std::size_t M, T const* A, T const* B, T* C, Epi& epi
             for (std::size_t k = 0; k < K; ++k)
                 LAMINA_UNROLL for (std::size_t t = 0; t < NT; ++t) acc[t] += a[k] * B[k * N + J0 + t];
         }
-        LAMINA_UNROLL for (std::size_t t = 0; t < NT; ++t) C[r * N + J0 + t] = epi(r_base + r, J0 + t, acc[t]);
+        LAMINA_UNROLL for (std::size_t t = 0; t < NT; ++t) acc[t] = C[r * N + J0 + t] = epi(r_base + r, J0 + t, acc[t]);
+        if constexpr (requires { epi.tile_sums; }) {
+            T s = 0;
+            LAMINA_UNROLL for (std::size_t t = 0; t < NT; ++t) s += acc[t];
+            epi.tile_sums[sum_slot<T>(r_base + r, J0, N) * detail::simd<T>::size] += s;
+        }
     }
 }
 
@@ -176,6 +234,14 @@ inline std::size_t row_chunk(std::size_t M, unsigned threads) noexcept {
 
 }  // namespace gemm_detail
 
+/// The number of values in the tile sums of an M×N product (see identity_epilogue): a vector
+/// per MR rows and NR columns.
+template <std::size_t N, class T>
+constexpr std::size_t sum_slots(std::size_t M) noexcept {
+    using tl = gemm_detail::tiles<T>;
+    return (M + tl::MR - 1) / tl::MR * ((N + tl::NR - 1) / tl::NR) * tl::W;
+}
+
 /// C (M×N) = epi(A (M×K) · B (K×N)); `epi` sees (row, column, value) for scalars and vectors
 /// and its result is stored. accumulate: C += A·B (the epilogue must then be the identity).
 /// Large products run on lamina::num_threads() threads, which call `epi` concurrently on
@@ -192,7 +258,7 @@ void gemm(T const* A, std::size_t M, T const* B, T* C, Epi& epi, detail::workspa
     bool const pack = K * N >= 16384 && M >= 2 * MR && n_full > 0;
     // Threads take disjoint tiles of C, each summed over the whole depth in the one-thread
     // order: the result does not depend on the thread count.
-    unsigned const threads = gemm_detail::threads_for(M * N * K);
+    unsigned const threads = M * N * K < gemm_detail::parallel_min_macs ? 1 : gemm_detail::threads_for(M * N * K);
     if (pack) {
         // Blocked and packed: for each panel of NC columns and KC depth, copy B's strips
         // contiguous, then sweep every row block over every strip.
@@ -207,9 +273,10 @@ void gemm(T const* A, std::size_t M, T const* B, T* C, Epi& epi, detail::workspa
                 });
                 gemm_detail::for_tasks(threads, n_ic * n_s, [&](std::size_t t) {
                     std::size_t const ic = t / n_s * MC, s = t % n_s * NR;
+                    decltype(auto) e = gemm_detail::own_epilogue(epi);
                     gemm_detail::rows_dispatch<tl::NV, 0, 1>(std::min(MC, M - ic), kc, A + ic * K + pc, K, MR * K,
                                                           packed + s * kc, NR, C + ic * N + jc + s, N, jc + s,
-                                                          first && pc == 0, pc + kc == K, epi, ic);
+                                                          first && pc == 0, pc + kc == K, e, ic);
                 });
             }
         }
@@ -219,12 +286,13 @@ void gemm(T const* A, std::size_t M, T const* B, T* C, Epi& epi, detail::workspa
     auto rows = [&](std::size_t r0, std::size_t m) {
         T const* a = A + r0 * K;
         T* c = C + r0 * N;
+        decltype(auto) e = gemm_detail::own_epilogue(epi);
         if (!pack) {
             for (std::size_t j0 = 0; j0 < n_full; j0 += NR)
-                gemm_detail::rows_dispatch<tl::NV, K, 1>(m, K, a, K, MR * K, B + j0, N, c + j0, N, j0, first, true, epi, r0);
+                gemm_detail::rows_dispatch<tl::NV, K, 1>(m, K, a, K, MR * K, B + j0, N, c + j0, N, j0, first, true, e, r0);
         }
         for (std::size_t j0 = n_full; j0 < n_vec; j0 += W)
-            gemm_detail::rows_dispatch<1, K, 1>(m, K, a, K, MR * K, B + j0, N, c + j0, N, j0, first, true, epi, r0);
+            gemm_detail::rows_dispatch<1, K, 1>(m, K, a, K, MR * K, B + j0, N, c + j0, N, j0, first, true, e, r0);
         if constexpr (n_vec < N) {
             if (accumulate) {
                 for (std::size_t r = 0; r < m; ++r)
@@ -234,10 +302,11 @@ void gemm(T const* A, std::size_t M, T const* B, T* C, Epi& epi, detail::workspa
                         c[r * N + j] = s;
                     }
             } else {
-                gemm_detail::scalar_columns<K, N, n_vec>(m, a, B, c, epi, r0);
+                gemm_detail::scalar_columns<K, N, n_vec>(m, a, B, c, e, r0);
             }
         }
     };
+    if (threads == 1) return rows(0, M);  // small layers: no task arithmetic
     std::size_t const chunk = gemm_detail::row_chunk<T>(M, threads);
     gemm_detail::for_tasks(threads, (M + chunk - 1) / chunk,
                            [&](std::size_t i) { rows(i * chunk, std::min(chunk, M - i * chunk)); });
