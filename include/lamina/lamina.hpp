@@ -8,13 +8,14 @@
 // Shapes, tensors and expressions first: errors in them then show a short include chain.
 #include "lamina/shape.hpp"
 #include "lamina/tensor.hpp"
-#include "lamina/expr/dft.hpp"
 #include "lamina/expr/elementwise.hpp"
 #include "lamina/expr/eval.hpp"
 #include "lamina/expr/matmul.hpp"
 #include "lamina/expr/node.hpp"
-#include "lamina/expr/outer.hpp"
 #include "lamina/expr/reduce.hpp"
+// The exercises' nodes, after the core ones they are built on.
+#include "lamina/expr/dft.hpp"
+#include "lamina/expr/outer.hpp"
 #include "lamina/expr/reshape.hpp"
 #include "lamina/autodiff/backward.hpp"
 #include "lamina/autodiff/variable.hpp"
