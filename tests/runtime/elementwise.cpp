@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstddef>
 #include <functional>
+#include <limits>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -79,6 +80,33 @@ TEMPLATE_TEST_CASE("Unary operations keep their limits at extreme inputs", "[ele
     CHECK(r(5) == T(1e-30));
     CHECK(std::isinf(lm::tensor(lm::exp(x))(8)));
     CHECK(lm::tensor(lm::exp(x))(0) == T(0));
+}
+
+TEMPLATE_TEST_CASE("relu keeps NaN as NaN in the SIMD body, the scalar tail and a GEMM's epilogue, as torch.relu does",
+                   "[elementwise]", float, double) {
+    using T = TestType;
+    T const nan = std::numeric_limits<T>::quiet_NaN();
+    constexpr std::size_t n = 19;  // two vectors of floats or four of doubles, then a tail
+    lm::tensor<T, lm::shape<n>> x;
+    for (std::size_t i = 0; i < n; ++i) x(i) = i % 3 == 0 ? nan : T(i % 2 ? -1 : 2);
+    lm::tensor const r = lm::relu(x);
+    for (std::size_t i = 0; i < n; ++i) {
+        INFO("element " << i);
+        if (i % 3 == 0) CHECK(std::isnan(r(i)));
+        else CHECK(r(i) == T(i % 2 ? 0 : 2));
+    }
+    // A NaN input row gives NaN outputs through matmul + bias + relu, fused in the GEMM.
+    lm::tensor<T, lm::shape<lm::dyn, 3>> X = lm::tensor<T, lm::shape<lm::dyn, 3>>::zeros(7);
+    X(4, 1) = nan;
+    lm::tensor<T, lm::shape<3, n>> W = lm::tensor<T, lm::shape<3, n>>::ones();
+    lm::tensor<T, lm::shape<n>> b = lm::tensor<T, lm::shape<n>>::ones();
+    lm::tensor const Y = lm::relu(lm::matmul(X, W) + b);
+    for (std::size_t i = 0; i < 7; ++i)
+        for (std::size_t j = 0; j < n; ++j) {
+            INFO("row " << i << ", column " << j);
+            if (i == 4) CHECK(std::isnan(Y(i, j)));
+            else CHECK(Y(i, j) == T(1));
+        }
 }
 
 TEMPLATE_TEST_CASE("Every binary operation between two tensors matches a double loop", "[elementwise]", float, double) {

@@ -56,8 +56,10 @@ struct neg {
 // relu'(0) = 0, as in PyTorch.
 struct relu {
     template <class V> V operator()(V a) const noexcept {
-        if constexpr (std::is_arithmetic_v<V>) return a < V(0) ? V(0) : a;
-        else return xsimd::max(a, V(0));
+        // NaN stays NaN, as in PyTorch: maxps(0, a) returns its second operand when either is
+        // NaN, and the scalar form makes the same comparison.
+        if constexpr (std::is_arithmetic_v<V>) return V(0) > a ? V(0) : a;
+        else return xsimd::max(V(0), a);
     }
     template <class V> static V grad(V g, V x) noexcept { return detail::select(x > V(0), g, V(0)); }
 };
