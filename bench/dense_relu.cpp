@@ -56,6 +56,18 @@ void dense_case() {
         bench::add(e, "lamina_fused", [s] { return s->net(s->x).data(); });
     }
     {
+        // The batch fixed at compile time as well, as in Eigen's fixed-size matrices.
+        using In = typename lm::Input<IN>::template batch<B>;
+        struct st {
+            lm::tensor<float, typename In::shape_type> x;
+            lm::Sequential<In, lm::Dense<OUT, lm::ReLU>> net;
+        };
+        auto s = std::make_shared<st>();
+        s->x = bench::to_tensor<typename In::shape_type>(X);
+        bench::set_dense(lm::get<0>(s->net), W, b);
+        bench::add(e, "lamina_static", [s] { return s->net(s->x).data(); });
+    }
+    {
         // The same layer outside a Sequential, evaluated into a tensor.
         struct st {
             XT x;

@@ -65,6 +65,18 @@ void seed_case() {
         bench::add(e, "lamina_fused", [s] { return s->net(s->x).data(); });
     }
     {
+        // The batch fixed at compile time as well, as in Eigen's fixed-size matrices.
+        using In = typename lm::Input<IN>::template batch<B>;
+        struct st {
+            lm::tensor<float, typename In::shape_type> x;
+            lm::Sequential<In, lm::Dense<OUT, lm::ReLU>, lm::Centered> net;
+        };
+        auto s = std::make_shared<st>();
+        s->x = bench::to_tensor<typename In::shape_type>(X);
+        bench::set_dense(lm::get<0>(s->net), W, b);
+        bench::add(e, "lamina_static", [s] { return s->net(s->x).data(); });
+    }
+    {
         struct st {
             XT x;
             lm::Sequential<lm::Input<IN>, MyDense<OUT>, CenteredLayer> net;

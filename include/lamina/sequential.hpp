@@ -29,7 +29,12 @@ struct InputOf {
     using value_type = T;
 };
 template <std::size_t... E>
-struct Input : InputOf<shape<dyn, E...>, float> {};
+struct Input : InputOf<shape<dyn, E...>, float> {
+    /// The same input with the batch fixed at compile time too, as Keras' Input(shape,
+    /// batch_size): every product is then sized at compile time (small ones fully unrolled).
+    template <std::size_t B>
+    using batch = InputOf<shape<B, E...>, float>;
+};
 
 /// Compile-time diagnostics read as sentences, e.g.
 /// layer<1, MyDense<3>>::expects_input_features<5>::but_layer<0, Dense<7>>::produces<7>.
@@ -431,7 +436,7 @@ private:
         auto e = as_expr(std::as_const(layer_at<I + 1>())(detail::seam<P>(st)));
         static_assert(std::is_same_v<typename decltype(e)::shape_type, SO>);
         if constexpr (SO::dynamic) out.resize(e.batch());
-        detail::evaluate(e, out.data(), ws_);
+        detail::evaluate_sized(e, out.data(), ws_);
         return out.data();
     }
 
@@ -455,7 +460,7 @@ private:
             auto e = as_expr(std::as_const(layer_at<I>())(input_leaf<T, SI>(in, SI::batch_of(batch))));
             if constexpr (SO::dynamic) out.resize(e.batch());
             ws_.reset();
-            detail::evaluate(e, out.data(), ws_);
+            detail::evaluate_sized(e, out.data(), ws_);
         }
         return out.data();
     }

@@ -106,6 +106,42 @@ TEMPLATE_TEST_CASE("The GEMM matches its scalar twin at depths past the full unr
     gemm_at<T, 2, 33>(all_rows);
 }
 
+namespace {
+
+// gemm_small, the GEMM inlined for a row count known at compile time, on integer data (exact
+// in any order) against the scalar twin, with the epilogue counting what it sees.
+template <class T, std::size_t M, std::size_t K, std::size_t N>
+void gemm_small_at() {
+    INFO("(" << M << " x " << K << ") x (" << K << " x " << N << ")");
+    static_assert(M * K * N <= lm::kernels::small_gemm_macs);
+    lm::generator g(M * 100 + K * 10 + N);
+    std::vector<T> A(M * K), B(K * N), bias(N);
+    fill_integers(A, g);
+    fill_integers(B, g);
+    fill_integers(bias, g, -40, 40);
+    std::vector<T> C(M * N, T(-99)), C2(M * N, T(-98));
+    bias_relu<T> epi{bias.data(), N, std::vector<int>(M * N, 0)};
+    lm::kernels::gemm_small<M, K, N>(A.data(), B.data(), C.data(), epi);
+    bias_relu<T> epi2{bias.data(), N, std::vector<int>(M * N, 0)};
+    lm::kernels::gemm_scalar(A.data(), M, K, B.data(), N, C2.data(), epi2);
+    CHECK(differences(C, C2, 0) == "");
+    CHECK(std::all_of(epi.seen.begin(), epi.seen.end(), [](int s) { return s == 1; }));
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("The GEMM inlined for a static row count matches its scalar twin at every tile kind", "[kernels]",
+                   float, double) {
+    using T = TestType;
+    gemm_small_at<T, 2, 5, 3>();    // scalar columns only
+    gemm_small_at<T, 4, 8, 128>();  // the seed net: full strips, a 4-row tile
+    gemm_small_at<T, 2, 64, 8>();   // one vector of columns
+    gemm_small_at<T, 1, 3, 33>();
+    gemm_small_at<T, 7, 9, 17>();   // a full 6-row tile and one row, every column kind
+    gemm_small_at<T, 13, 4, 31>();
+    gemm_small_at<T, 5, 40, 20>();  // depth past the full unroll
+}
+
 TEMPLATE_TEST_CASE("The packed GEMM, blocked over depth and columns, matches its scalar twin", "[kernels]", float,
                    double) {
     using T = TestType;

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -146,6 +147,55 @@ TEST_CASE("A net accepts an expression, a view and a tensor of static batch as i
     auto y = net(fixed);
     CHECK(y.batch() == 3);
     CHECK(differences(y, want, 0) == "");
+}
+
+namespace {
+
+// The same layers behind Input<In> and behind Input<In>::batch<B>, with the same parameters:
+// the fixed batch sizes every product at compile time (small ones inlined and unrolled), and
+// must change neither the outputs nor, after a training call, the gradients.
+template <std::size_t B, std::size_t In, class... L>
+void fixed_batch_matches_dynamic(std::uint64_t seed) {
+    INFO("batch " << B << ", " << In << " inputs");
+    lm::Sequential<typename lm::Input<In>::template batch<B>, L...> fixed;
+    lm::Sequential<lm::Input<In>, L...> dyn;
+    lm::generator g1(seed), g2(seed), gx(seed + 1);
+    fixed.initialize(g1);
+    dyn.initialize(g2);
+    randomize_biases(fixed, g1);
+    randomize_biases(dyn, g2);
+    auto const x = lm::rand<lm::dyn, In>(B, gx);
+    lm::tensor<float, lm::shape<B, In>> const xf(lm::tensor_view<float const, lm::shape<B, In>>(x.data()));
+    auto const want = copy_of(dyn(x));
+    double const tol = 1e-6 * (1 + max_abs(want));
+    for (int call = 0; call < 2; ++call) CHECK(differences(fixed(xf), want, tol, 1e-6) == "");
+
+    fixed.train();
+    dyn.train();
+    auto const target = lm::rand<lm::dyn, decltype(dyn)::output_shape::cols>(B, gx);
+    lm::tensor<float, typename decltype(fixed)::output_shape> const target_f(
+        lm::tensor_view<float const, typename decltype(fixed)::output_shape>(target.data()));
+    double const lf = fixed.backward(lm::mse_loss(fixed(xf), target_f));
+    double const ld = dyn.backward(lm::mse_loss(dyn(x), target));
+    CHECK(lf == Approx(ld).epsilon(1e-6));
+    std::vector<std::vector<float>> grads;
+    dyn.for_each_parameter([&](std::string_view, auto& p) { grads.emplace_back(p.grad().data(), p.grad().data() + p.size()); });
+    std::size_t i = 0;
+    fixed.for_each_parameter([&](std::string_view name, auto& p) {
+        INFO(name);
+        CHECK(differences(std::vector<float>(p.grad().data(), p.grad().data() + p.size()), grads[i++], 1e-6, 1e-5) == "");
+    });
+}
+
+}  // namespace
+
+TEST_CASE("A net whose Input fixes the batch gives the outputs and gradients of the same net with a run-time batch",
+          "[sequential]") {
+    fixed_batch_matches_dynamic<4, 8, lm::Dense<128, lm::ReLU>, lm::Centered>(70);  // the seed net, unrolled
+    fixed_batch_matches_dynamic<2, 5, lm::Dense<3, lm::ReLU>>(71);                   // the chapter's 5 -> 3
+    fixed_batch_matches_dynamic<2, 64, MyDense<8>, MyDense<1>>(72);
+    fixed_batch_matches_dynamic<7, 17, lm::Dense<33, lm::Tanh>, CenteredLayer, lm::Dense<5>>(73);  // row remainders
+    fixed_batch_matches_dynamic<64, 16, lm::Dense<40, lm::ReLU>, lm::Centered>(74);  // past the unrolled size
 }
 
 TEST_CASE("Parameters are walked in layer order with PyTorch's structural names", "[sequential][params]") {

@@ -83,6 +83,11 @@ static_assert(std::is_same_v<Doubles::output_shape, shape<dyn, 4>>);
 using Fixed = lm::Sequential<lm::InputOf<shape<2, 4>>, lm::Dense<3>, RowMean>;
 static_assert(std::is_same_v<Fixed::output_shape_of<0>, shape<2, 3>>);
 static_assert(std::is_same_v<Fixed::output_shape, shape<2>>);
+// Input<E...>::batch<B> fixes the batch as Keras' Input(shape, batch_size) does.
+static_assert(std::is_same_v<lm::Input<8>::batch<4>::shape_type, shape<4, 8>>);
+static_assert(std::is_same_v<lm::Input<3, 5>::batch<2>::shape_type, shape<2, 3, 5>>);
+using FixedSeed = lm::Sequential<lm::Input<8>::batch<4>, lm::Dense<128, lm::ReLU>, lm::Centered>;
+static_assert(std::is_same_v<FixedSeed::output_shape, shape<4, 128>>);
 
 // ---- What a layer is given and produces, outside a Sequential.
 static_assert(std::is_same_v<lm::bind_t<lm::Dense<3>, shape<dyn, 5>>, lm::built<lm::Dense<3>, 5>>);

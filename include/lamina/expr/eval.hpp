@@ -35,7 +35,7 @@ struct summing_epilogue : fused_epilogue<E> {
 /// out = e. `e` is prepared here, so it must not have been prepared before. While ws is
 /// recording, e keeps what its backward pass reads, until ws is reset.
 template <class E, class T>
-void evaluate(E& e, T* out, workspace& ws) {
+[[gnu::always_inline]] inline void evaluate_inline(E& e, T* out, workspace& ws) {
     if constexpr (E::fusable) {
         if (!ws.recording) {
             e.prepare(ws, true);
@@ -46,6 +46,17 @@ void evaluate(E& e, T* out, workspace& ws) {
     }
     e.prepare(ws, false);
     kernels::elementwise(e, out);
+}
+template <class E, class T>
+void evaluate(E& e, T* out, workspace& ws) {
+    evaluate_inline(e, out, ws);
+}
+/// evaluate(), inlined into its caller when every extent is known at compile time: a small
+/// layer's whole evaluation then compiles into the call, with no expression left in memory.
+template <class E, class T>
+[[gnu::always_inline]] inline void evaluate_sized(E& e, T* out, workspace& ws) {
+    if constexpr (E::shape_type::dynamic) evaluate(e, out, ws);
+    else evaluate_inline(e, out, ws);
 }
 
 /// The output of one layer read as the input of the next (Sequential builds it), evaluated only

@@ -62,7 +62,10 @@ struct matmul_expr : expr_base<matmul_expr<A, B>> {
     /// Runs the GEMM into c, passing every tile through epi (see kernels::gemm).
     template <class Epi>
     void run(value_type* c, Epi& epi) const {
-        kernels::gemm<K, N>(pa, rows(), pb, c, epi, *ws_);
+        if constexpr (!SA::dynamic && SA::rows(0) * K * N <= kernels::small_gemm_macs)
+            kernels::gemm_small<SA::rows(0), K, N>(pa, pb, c, epi);
+        else
+            kernels::gemm<K, N>(pa, rows(), pb, c, epi, *ws_);
     }
     template <class V, class Ctx>
     V get(Ctx const& c, std::size_t r, std::size_t j) const noexcept {

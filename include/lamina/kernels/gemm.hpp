@@ -232,6 +232,36 @@ inline std::size_t row_chunk(std::size_t M, unsigned threads) noexcept {
     return (c + MR - 1) / MR * MR;
 }
 
+// Rows [r0, r0 + m) of C (a and c start there), unpacked: full strips of NR columns (unless
+// `packed` covered them), single vectors, then scalar columns. Inlined into its callers, so
+// that a row count known at compile time picks the tiles at compile time.
+template <std::size_t K, std::size_t N, class T, class Epi>
+[[gnu::always_inline]] inline void unpacked_rows(T const* a, std::size_t m, T const* B, T* c, Epi& epi,
+                                                 std::size_t r0, bool first, bool packed) {
+    using tl = tiles<T>;
+    constexpr std::size_t W = tl::W, NR = tl::NR, MR = tl::MR;
+    constexpr std::size_t n_full = N / NR * NR;
+    constexpr std::size_t n_vec = n_full + (N - n_full) / W * W;
+    decltype(auto) e = own_epilogue(epi);
+    if (!packed)
+        for (std::size_t j0 = 0; j0 < n_full; j0 += NR)
+            rows_dispatch<tl::NV, K, 1>(m, K, a, K, MR * K, B + j0, N, c + j0, N, j0, first, true, e, r0);
+    for (std::size_t j0 = n_full; j0 < n_vec; j0 += W)
+        rows_dispatch<1, K, 1>(m, K, a, K, MR * K, B + j0, N, c + j0, N, j0, first, true, e, r0);
+    if constexpr (n_vec < N) {
+        if (!first) {
+            for (std::size_t r = 0; r < m; ++r)
+                for (std::size_t j = n_vec; j < N; ++j) {
+                    T s = c[r * N + j];
+                    for (std::size_t k = 0; k < K; ++k) s += a[r * K + k] * B[k * N + j];
+                    c[r * N + j] = s;
+                }
+        } else {
+            scalar_columns<K, N, n_vec>(m, a, B, c, e, r0);
+        }
+    }
+}
+
 }  // namespace gemm_detail
 
 /// The number of values in the tile sums of an M×N product (see identity_epilogue): a vector
@@ -249,9 +279,8 @@ constexpr std::size_t sum_slots(std::size_t M) noexcept {
 template <std::size_t K, std::size_t N, class T, class Epi>
 void gemm(T const* A, std::size_t M, T const* B, T* C, Epi& epi, detail::workspace& ws, bool accumulate = false) {
     using tl = gemm_detail::tiles<T>;
-    constexpr std::size_t W = tl::W, NR = tl::NR, KC = tl::KC, NC = tl::NC, MR = tl::MR, MC = tl::MC;
-    constexpr std::size_t n_full = N / NR * NR;          // columns in full-width strips
-    constexpr std::size_t n_vec = n_full + (N - n_full) / W * W;  // plus single-vector strips
+    constexpr std::size_t NR = tl::NR, KC = tl::KC, NC = tl::NC, MR = tl::MR, MC = tl::MC;
+    constexpr std::size_t n_full = N / NR * NR;  // columns in full-width strips
     if (M == 0) return;
     bool const first = !accumulate;
     // Packing pays off when B is too large for L1 and enough rows reuse each strip.
@@ -284,33 +313,23 @@ void gemm(T const* A, std::size_t M, T const* B, T* C, Epi& epi, detail::workspa
     if (pack && n_full == N) return;
     // Rows [r0, r0 + m) of the columns that no packed strip covered.
     auto rows = [&](std::size_t r0, std::size_t m) {
-        T const* a = A + r0 * K;
-        T* c = C + r0 * N;
-        decltype(auto) e = gemm_detail::own_epilogue(epi);
-        if (!pack) {
-            for (std::size_t j0 = 0; j0 < n_full; j0 += NR)
-                gemm_detail::rows_dispatch<tl::NV, K, 1>(m, K, a, K, MR * K, B + j0, N, c + j0, N, j0, first, true, e, r0);
-        }
-        for (std::size_t j0 = n_full; j0 < n_vec; j0 += W)
-            gemm_detail::rows_dispatch<1, K, 1>(m, K, a, K, MR * K, B + j0, N, c + j0, N, j0, first, true, e, r0);
-        if constexpr (n_vec < N) {
-            if (accumulate) {
-                for (std::size_t r = 0; r < m; ++r)
-                    for (std::size_t j = n_vec; j < N; ++j) {
-                        T s = c[r * N + j];
-                        for (std::size_t k = 0; k < K; ++k) s += a[r * K + k] * B[k * N + j];
-                        c[r * N + j] = s;
-                    }
-            } else {
-                gemm_detail::scalar_columns<K, N, n_vec>(m, a, B, c, e, r0);
-            }
-        }
+        gemm_detail::unpacked_rows<K, N>(A + r0 * K, m, B, C + r0 * N, epi, r0, first, pack);
     };
     if (threads == 1) return rows(0, M);  // small layers: no task arithmetic
     std::size_t const chunk = gemm_detail::row_chunk<T>(M, threads);
     gemm_detail::for_tasks(threads, (M + chunk - 1) / chunk,
                            [&](std::size_t i) { rows(i * chunk, std::min(chunk, M - i * chunk)); });
 }
+
+/// gemm() for a row count known at compile time and a product too small to pack or split over
+/// threads: inlined into its caller, with every tile picked at compile time.
+template <std::size_t M, std::size_t K, std::size_t N, class T, class Epi>
+[[gnu::always_inline]] inline void gemm_small(T const* A, T const* B, T* C, Epi& epi) {
+    gemm_detail::unpacked_rows<K, N>(A, M, B, C, epi, 0, true, false);
+}
+
+/// The largest product (in multiply-adds) that gemm_small takes.
+inline constexpr std::size_t small_gemm_macs = 4096;
 
 /// C (M×N) (+)= Aᵀ·B for A (D×M) and B (D×N) with the depth D known at run time: the weight
 /// gradient Xᵀ·G of a matmul. Both operands are packed per depth block, so that every tile
