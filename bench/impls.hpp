@@ -1,12 +1,16 @@
 // The implementations the programs share: the plain loops and each peer's idiomatic call.
 // The user-written layers (MyDense, CenteredLayer) are the example's, from chapter_layers.hpp.
-// Peers are optional (LAMINA_BENCH_EIGEN, LAMINA_BENCH_OPENBLAS, set by meson when found).
+// Peers are optional (LAMINA_BENCH_EIGEN, LAMINA_BENCH_OPENBLAS, set by meson when found; the
+// Dense+ReLU-only peers LAMINA_BENCH_ONEDNN, LAMINA_BENCH_LIBXSMM and LAMINA_BENCH_LIBTORCH in
+// dense_relu and seed_net alone).
 #pragma once
 
 #include <algorithm>
 #include <cstddef>
+#include <cstring>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <lamina/lamina.hpp>
@@ -18,6 +22,19 @@
 #endif
 #ifdef LAMINA_BENCH_OPENBLAS
 #include <cblas.h>
+#endif
+#ifdef LAMINA_BENCH_ONEDNN
+#include <oneapi/dnnl/dnnl.hpp>
+#if DNNL_CPU_THREADING_RUNTIME == DNNL_RUNTIME_OMP
+#include <omp.h>
+#endif
+#endif
+#ifdef LAMINA_BENCH_LIBXSMM
+#include <libxsmm.h>
+#endif
+#ifdef LAMINA_BENCH_LIBTORCH
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 #endif
 
 #include "common.hpp"
@@ -126,6 +143,81 @@ inline void openblas_dense_relu(float const* X, float const* W, float const* b, 
 }
 #endif
 
+#ifdef LAMINA_BENCH_ONEDNN
+/// matmul with the bias as its bias argument and ReLU as a post-op; W reordered once into the
+/// layout the primitive picked (format_tag::any), as an inference deployment does.
+struct onednn_dense_relu {
+    dnnl::engine eng{dnnl::engine::kind::cpu, 0};
+    dnnl::stream strm{eng};
+    std::vector<float> X, b, Y;
+    dnnl::matmul prim;
+    dnnl::memory w;
+    std::unordered_map<int, dnnl::memory> args;  // built once: execute() only reads it
+    std::string impl;                            // the implementation oneDNN picked, for the header
+
+    onednn_dense_relu(std::vector<float> const& X_, std::vector<float> const& W, std::vector<float> const& b_,
+                      std::size_t M, std::size_t K, std::size_t N)
+        : X(X_), b(b_), Y(M * N) {
+        using md = dnnl::memory::desc;
+        using dt = dnnl::memory::data_type;
+        using tag = dnnl::memory::format_tag;
+        auto const m = static_cast<dnnl::memory::dim>(M), k = static_cast<dnnl::memory::dim>(K),
+                   n = static_cast<dnnl::memory::dim>(N);
+        md const x_md({m, k}, dt::f32, tag::ab), w_user_md({k, n}, dt::f32, tag::ab),
+            w_any_md({k, n}, dt::f32, tag::any), b_md({1, n}, dt::f32, tag::ab), y_md({m, n}, dt::f32, tag::ab);
+        dnnl::post_ops ops;
+        ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
+        dnnl::primitive_attr attr;
+        attr.set_post_ops(ops);
+        dnnl::matmul::primitive_desc const pd(dnnl::matmul::desc(x_md, w_any_md, b_md, y_md), attr, eng);
+        prim = dnnl::matmul(pd);
+        dnnl::memory w_user(w_user_md, eng, const_cast<float*>(W.data()));  // only read by the reorder
+        w = dnnl::memory(pd.weights_desc(), eng);
+        dnnl::reorder(w_user, w).execute(strm, w_user, w);
+        strm.wait();
+        impl = std::string(pd.impl_info_str()) +
+               (pd.weights_desc() == w_user_md ? ", weights kept row-major" : ", weights reordered");
+        args = {{DNNL_ARG_SRC, dnnl::memory(x_md, eng, X.data())},
+                {DNNL_ARG_WEIGHTS, w},
+                {DNNL_ARG_BIAS, dnnl::memory(b_md, eng, b.data())},
+                {DNNL_ARG_DST, dnnl::memory(y_md, eng, Y.data())}};
+    }
+    float* operator()() {
+        prim.execute(strm, args);
+        strm.wait();
+        return Y.data();
+    }
+};
+
+inline std::string onednn_isa() {
+    using isa = dnnl::cpu_isa;
+    switch (dnnl::get_effective_cpu_isa()) {
+        case isa::sse41: return "SSE4.1";
+        case isa::avx: return "AVX";
+        case isa::avx2: return "AVX2";
+        case isa::avx2_vnni: return "AVX2-VNNI";
+        case isa::avx512_core: return "AVX-512";
+        case isa::avx512_core_vnni: return "AVX-512 VNNI";
+        case isa::avx512_core_bf16: return "AVX-512 BF16";
+        case isa::avx512_core_amx: return "AMX";
+        default: return "other";
+    }
+}
+#endif
+
+#ifdef LAMINA_BENCH_LIBXSMM
+/// LIBXSMM is column-major: row-major Y = X·W is column-major Yᵀ = Wᵀ·Xᵀ, the same memory, so
+/// the kernel is C (OUT×B) = A (OUT×IN) · B (IN×B) with A = W and B = X. JIT-compiled once;
+/// nullptr when LIBXSMM has no kernel for the shape.
+inline libxsmm_smmfunction libxsmm_kernel(std::size_t M, std::size_t K, std::size_t N) {
+    auto const m = static_cast<libxsmm_blasint>(N), n = static_cast<libxsmm_blasint>(M),
+               k = static_cast<libxsmm_blasint>(K);
+    float const alpha = 1.f, beta = 0.f;
+    int const flags = LIBXSMM_GEMM_FLAG_NONE, prefetch = LIBXSMM_GEMM_PREFETCH_NONE;
+    return libxsmm_smmdispatch(m, n, k, &m, &k, &m, &alpha, &beta, &flags, &prefetch);
+}
+#endif
+
 /// One core for every peer (lamina is single-threaded), and their versions in the header.
 inline void setup_peers() {
 #ifdef LAMINA_BENCH_EIGEN
@@ -148,6 +240,47 @@ inline void setup_peers() {
 #else
     note("openblas: not found, skipped");
 #endif
+}
+
+/// The same for the Dense+ReLU-only peers, once, from the first add_peers: programs that
+/// never call it neither load nor mention them.
+inline void setup_dense_peers() {
+    static bool const done = [] {
+#ifdef LAMINA_BENCH_ONEDNN
+        // Debian's oneDNN runs on OpenMP, whose thread count has no oneDNN setter; it is the
+        // calling thread's, so this covers every primitive executed from main.
+#if DNNL_CPU_THREADING_RUNTIME == DNNL_RUNTIME_OMP
+        omp_set_num_threads(1);
+#endif
+        dnnl_version_t const* v = dnnl_version();
+        note("onednn " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch) +
+             ", isa " + onednn_isa() +
+#if DNNL_CPU_THREADING_RUNTIME == DNNL_RUNTIME_OMP
+             ", OpenMP, " + std::to_string(omp_get_max_threads()) + " thread");
+#else
+             ", 1 thread");
+#endif
+#else
+        note("onednn: not found, skipped");
+#endif
+#ifdef LAMINA_BENCH_LIBXSMM
+        libxsmm_init();  // JIT target chosen here, not inside the first timed call
+        note(std::string("libxsmm ") + LIBXSMM_CONFIG_VERSION + ", target " + libxsmm_get_target_arch() +
+             ", 1 thread (the sequential library)");
+#else
+        note("libxsmm: not found, skipped");
+#endif
+#ifdef LAMINA_BENCH_LIBTORCH
+        // ATen's intra-op pool and the calling thread's OpenMP count; its sgemm_ is the
+        // OpenBLAS setup_peers set to one thread (meson builds this peer only with it).
+        at::set_num_threads(1);
+        note("libtorch: ATen ops under NoGradGuard, " + std::to_string(at::get_num_threads()) + " thread");
+#else
+        note("libtorch: not found, skipped");
+#endif
+        return true;
+    }();
+    (void)done;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -218,6 +351,62 @@ void add_peers([[maybe_unused]] entry& e, [[maybe_unused]] std::vector<float> co
             openblas_dense_relu(s->X.data(), s->W.data(), s->b.data(), s->Y.data(), B, IN, OUT);
             if constexpr (Centered) center_simd(s->Y.data(), B * OUT);
             return s->Y.data();
+        });
+    }
+#endif
+    setup_dense_peers();
+#ifdef LAMINA_BENCH_ONEDNN
+    {
+        auto s = std::make_shared<onednn_dense_relu>(X, W, b, B, IN, OUT);
+        note("onednn " + e.w.name + ": " + s->impl);
+        add(e, "onednn", [s] {
+            float* y = (*s)();
+            if constexpr (Centered) center_simd(y, B * OUT);
+            return y;
+        });
+    }
+#endif
+#ifdef LAMINA_BENCH_LIBXSMM
+    if (libxsmm_smmfunction const kernel = libxsmm_kernel(B, IN, OUT)) {
+        struct st {
+            std::vector<float> X, W, b, Y;
+        };
+        auto s = std::make_shared<st>(st{X, W, b, std::vector<float>(B * OUT)});
+        add(e, "libxsmm", [s, kernel] {
+            kernel(s->W.data(), s->X.data(), s->Y.data());
+            bias_relu(s->Y.data(), s->b.data(), B, OUT);
+            if constexpr (Centered) center_simd(s->Y.data(), B * OUT);
+            return s->Y.data();
+        });
+    } else {
+        note("libxsmm: no kernel for " + e.w.name + ", skipped");
+    }
+#endif
+#ifdef LAMINA_BENCH_LIBTORCH
+    {
+        // torch::addmm, torch::relu and torch::NoGradGuard are these ATen functions and guard.
+        // Tensors made once; the out= and in-place forms allocate no result tensor per call.
+        struct st {
+            at::Tensor X, W, b, Y, m;
+        };
+        auto const from = [](std::vector<float> const& v, at::IntArrayRef shape) {
+            at::Tensor t = at::empty(shape, at::kFloat);
+            std::memcpy(t.data_ptr<float>(), v.data(), v.size() * sizeof(float));
+            return t;
+        };
+        auto const b_ = static_cast<std::int64_t>(B), in = static_cast<std::int64_t>(IN),
+                   out = static_cast<std::int64_t>(OUT);
+        auto s = std::make_shared<st>(st{from(X, {b_, in}), from(W, {in, out}), from(b, {out}),
+                                         at::empty({b_, out}, at::kFloat), at::empty({}, at::kFloat)});
+        add(e, "libtorch", [s] {
+            at::NoGradGuard no_grad;
+            at::addmm_out(s->Y, s->b, s->X, s->W);
+            s->Y.relu_();
+            if constexpr (Centered) {
+                at::mean_out(s->m, s->Y, c10::nullopt);
+                s->Y.sub_(s->m);
+            }
+            return s->Y.template data_ptr<float>();  // s is a dependent type here
         });
     }
 #endif
