@@ -107,5 +107,6 @@ int main(int argc, char** argv) {
         dense_case<4, 8, 128>();
         dense_case<64, 256, 256>();
         dense_case<256, 1024, 1024>();
+        dense_case<1024, 4096, 4096>();
     });
 }
