@@ -14,13 +14,12 @@ namespace lamina {
 
 namespace detail {
 
-// An expression of pointers and sizes (every one without an owned tensor) is copied in and
-// marked copyable: the GEMM then works on copies that its stores to C cannot alias, and what
-// the epilogue reads stays in registers.
+// The consumer expression, held as held_t says; a copied one marks the epilogue copyable, so
+// that the GEMM's row loops work on copies of it too (kernels::gemm_detail::own_epilogue).
 template <class E>
 struct fused_epilogue {
-    static constexpr bool copyable = std::is_trivially_copyable_v<E>;
-    std::conditional_t<copyable, E, E const&> e;
+    static constexpr bool copyable = held_by_value<E>;
+    held_t<E> e;
     template <class V>
     [[gnu::always_inline]] V operator()(std::size_t r, std::size_t j, V acc) const {
         return e.template get<V>(epi_ctx<V>{acc}, r, j);

@@ -42,6 +42,14 @@ concept expression = requires { typename std::remove_cvref_t<E>::is_lamina_expr;
 
 namespace detail {
 
+/// How a kernel holds the expression it evaluates: one made only of pointers and values is
+/// copied, so that no store to the output can alias it and what it reads (a pointer, a mean)
+/// stays in registers; any other is referred to.
+template <class E>
+inline constexpr bool held_by_value = std::is_trivially_copyable_v<E>;
+template <class E>
+using held_t = std::conditional_t<held_by_value<E>, E const, E const&>;
+
 struct no_ctx {};
 /// The value a fused matmul hands its consumer expression, while it is still in registers.
 template <class V>

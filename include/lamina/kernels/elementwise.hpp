@@ -11,9 +11,7 @@ namespace lamina::kernels {
 /// out = e (or out += e when Accumulate), for every element of e's shape, in one pass.
 template <bool Accumulate = false, class E, class T>
 void elementwise(E const& expr, T* out) {
-    // An expression of pointers and values is read from a local copy, which no store to out
-    // can alias: its pointers and scalars (a mean, say) stay in registers through the loop.
-    std::conditional_t<std::is_trivially_copyable_v<E>, E const, E const&> e = expr;
+    detail::held_t<E> e = expr;
     using S = typename E::shape_type;
     using V = detail::simd<T>;
     constexpr std::size_t W = V::size;
