@@ -21,6 +21,7 @@ void centering_case(std::string const& label) {
     auto& e = bench::add_workload({"centering_" + label,
                                    "Y = X − mean(X), bytes = 3·4·N = " + bench::group_digits(bytes),
                                    bench::metric::bytes, bytes, bench::center_ref(X)});
+    e.w.title = "Centering " + (R == 1 ? std::to_string(C) : std::to_string(R) + "×" + std::to_string(C));
     std::size_t const batch = S::dynamic ? R : S::batch_of(0);
 
     {

@@ -20,16 +20,31 @@
 #include <xsimd/xsimd.hpp>
 
 #include <lamina/random.hpp>
+#include <lamina/threads.hpp>
 
 namespace bench {
 
 // ---------------------------------------------------------------------------------------
 // Machine limits, measured once per program so that "% of peak" refers to this run.
 
+/// The threads every implementation runs on (`--threads=N`, default 1): lamina's and each
+/// peer's own setting, and the cores the limits below are measured on.
+inline unsigned& threads() {
+    static unsigned n = 1;
+    return n;
+}
+
 struct machine {
-    double fma_gflops = 0;     // one core, the arch this program is compiled for
-    double triad_gbytes = 0;   // one core, 2 reads + 1 write over 256 MiB arrays
+    double fma_gflops = 0;     // threads() cores, the arch this program is compiled for
+    double triad_gbytes = 0;   // threads() cores, 2 reads + 1 write over 256 MiB arrays
 };
+
+// f(i) for i in [0, threads()) at once, on lamina's pool (which set_num_threads sized).
+template <class F>
+void on_every_thread(F&& f) {
+    if (threads() == 1) f(std::size_t{0});
+    else lamina::detail::parallel_for(threads(), f);
+}
 
 template <class F>
 double best_seconds(int reps, F&& f) {
@@ -54,15 +69,17 @@ inline double measure_fma_gflops() {
     benchmark::DoNotOptimize(m);  // opaque, so nothing is folded at compile time; nothing
     benchmark::DoNotOptimize(a);  // inside the loop, which would force the chains to memory
     double const s = best_seconds(60, [&] {
-        V acc[chains];
-        for (int c = 0; c < chains; ++c) acc[c] = V(1.0f + 0.01f * static_cast<float>(c));
-        for (long i = 0; i < iters; ++i)
-            for (int c = 0; c < chains; ++c) acc[c] = xsimd::fma(acc[c], m, a);
-        float sum = 0;
-        for (auto const& v : acc) sum += xsimd::hadd(v);
-        benchmark::DoNotOptimize(sum);
+        on_every_thread([&](std::size_t) {  // every core runs the whole loop
+            V acc[chains];
+            for (int c = 0; c < chains; ++c) acc[c] = V(1.0f + 0.01f * static_cast<float>(c));
+            for (long i = 0; i < iters; ++i)
+                for (int c = 0; c < chains; ++c) acc[c] = xsimd::fma(acc[c], m, a);
+            float sum = 0;
+            for (auto const& v : acc) sum += xsimd::hadd(v);
+            benchmark::DoNotOptimize(sum);
+        });
     });
-    return 2.0 * V::size * chains * static_cast<double>(iters) / s * 1e-9;
+    return 2.0 * V::size * chains * static_cast<double>(iters) * threads() / s * 1e-9;
 }
 
 inline double measure_triad_gbytes() {
@@ -72,8 +89,11 @@ inline double measure_triad_gbytes() {
     float const* __restrict pb = b.data();
     float const* __restrict pc = c.data();
     float const s = 0.5f;
+    std::size_t const part = n / threads();  // 256 MiB divides by any small count
     double const t = best_seconds(10, [&] {
-        for (std::size_t i = 0; i < n; ++i) pa[i] = pb[i] + s * pc[i];
+        on_every_thread([&](std::size_t w) {
+            for (std::size_t i = w * part; i < (w + 1) * part; ++i) pa[i] = pb[i] + s * pc[i];
+        });
         benchmark::ClobberMemory();
     });
     benchmark::DoNotOptimize(pa[n / 2]);
@@ -151,6 +171,7 @@ struct workload {
     double work;           // FLOP or bytes per call
     reference ref;
     std::string baseline = "lamina_fused";
+    std::string title = {};  // the README table's row label (the name when empty)
 };
 
 struct result {
@@ -297,11 +318,11 @@ inline std::string fmt(char const* f, double v) {
 }
 
 inline void print_summary(machine const& mc) {
-    std::printf("\n==== Summary: median of repetitions. %% peak: GEMM-like vs the FMA peak %.1f GFLOP/s, "
+    std::printf("\n==== Summary, %u thread%s: median of repetitions. %% peak: GEMM-like vs the FMA peak %.1f GFLOP/s, "
                 "centering vs the triad %.1f GB/s.\n"
                 "on-cpu = CPU time / real time (below ~95%%: another process took the core). "
                 "vs X = time / X's time (> 1: X is faster).\n",
-                mc.fma_gflops, mc.triad_gbytes);
+                threads(), threads() == 1 ? "" : "s", mc.fma_gflops, mc.triad_gbytes);
     for (auto const& e : entries()) {
         bool const flops = e.w.kind == metric::flops;
         double base = NAN;
@@ -344,8 +365,121 @@ inline std::string compiler() {
     return s;
 }
 
-/// The program's main: parses flags (short defaults, overridable), measures the machine,
-/// registers and checks the workloads, runs them and prints the summary.
+// ---------------------------------------------------------------------------------------
+// The README's table (`--readme-rows=FILE`, assembled by bench/readme-table): one row per
+// workload, lamina's time beside each peer's, the fastest in bold.
+
+/// 3 significant digits and a unit: 17.5 ns, 96.7 µs, 6.92 ms.
+inline std::string format_time(double ns) {
+    char const* unit = "ns";
+    double v = ns;
+    if (v >= 1e6) v /= 1e6, unit = "ms";
+    else if (v >= 1e3) v /= 1e3, unit = "µs";
+    char b[64];
+    std::snprintf(b, sizeof b, v >= 100 ? "%.0f %s" : v >= 10 ? "%.1f %s" : "%.2f %s", v, unit);
+    return b;
+}
+
+/// The README's columns: lamina's own variants in one cell, then each peer's (impl names).
+struct readme_column {
+    char const* header;
+    std::vector<std::pair<char const*, char const*>> impls;  // impl, its label in the cell
+};
+inline std::vector<readme_column> const& readme_columns() {
+    static std::vector<readme_column> const c{
+        {"lamina", {{"lamina_fused", ""}, {"lamina", ""}, {"lamina_static", "fixed batch"}, {"lamina_user", "your layers"}}},
+        {"Eigen", {{"eigen_fixed", "fixed"}, {"eigen_dyn", "dynamic"}, {"eigen", ""}}},
+        {"OpenBLAS", {{"openblas", ""}}},
+        {"LIBXSMM", {{"libxsmm", ""}}},
+        {"oneDNN", {{"onednn", ""}}},
+        {"libtorch", {{"libtorch", ""}}},
+        {"xtensor", {{"xtensor", ""}}},
+        {"KissFFT", {{"kissfft", ""}}},
+    };
+    return c;
+}
+
+/// Appends a caption line ("caption: ...") and one markdown row per workload to `path`.
+inline void write_readme_rows(machine const& mc, std::string const& path) {
+    std::FILE* f = std::fopen(path.c_str(), "a");
+    if (!f) {
+        std::fprintf(stderr, "--readme-rows: cannot open %s for appending\n", path.c_str());
+        std::exit(1);
+    }
+    std::fprintf(f, "caption: %s, xsimd %s, %u thread%s, measured FMA peak %.1f GFLOP/s, triad %.1f GB/s\n",
+                 compiler().c_str(), xsimd::default_arch::name(), threads(), threads() == 1 ? "" : "s",
+                 mc.fma_gflops, mc.triad_gbytes);
+    for (auto const& e : entries()) {
+        auto time_of = [&](char const* impl) -> double {
+            for (auto const& r : e.results)
+                if (r.impl == impl && !r.ns.empty()) return median(r.ns);
+            return NAN;
+        };
+        double fastest = INFINITY;  // over every cell's figures
+        for (auto const& c : readme_columns())
+            for (auto const& [impl, label] : c.impls)
+                if (double const t = time_of(impl); t < fastest) fastest = t;
+        if (!std::isfinite(fastest)) continue;  // filtered out
+        std::string row = "| ";
+        row.append(e.w.title.empty() ? e.w.name : e.w.title).append(" |");
+        for (auto const& c : readme_columns()) {
+            std::string cell;
+            for (auto const& [impl, label] : c.impls) {
+                double const t = time_of(impl);
+                if (std::isnan(t)) continue;
+                std::string fig = format_time(t);
+                if (t == fastest) fig = std::string("**").append(fig).append("**");
+                double const rate = e.w.work / t, peak = e.w.kind == metric::flops ? mc.fma_gflops : mc.triad_gbytes;
+                // % of peak where it means something: products of at least 10 MFLOP, and
+                // centering past the caches (the triad's bandwidth is DRAM's).
+                bool const big = e.w.kind == metric::flops ? e.w.work >= 1e7 : e.w.work >= 1e8;
+                if (cell.empty() && big) fig += fmt(" (%.0f %% of peak)", 100 * rate / peak);
+                if (!cell.empty()) cell += "; ";
+                if (*label) cell.append(label).append(": ");
+                cell += fig;
+            }
+            row.append(" ").append(cell.empty() ? std::string("–") : cell).append(" |");
+        }
+        std::fprintf(f, "%s\n", row.c_str());
+    }
+    if (std::fclose(f) != 0) {
+        std::fprintf(stderr, "--readme-rows: cannot write %s\n", path.c_str());
+        std::exit(1);
+    }
+}
+
+/// Removes every `--name=VALUE` from args (lamina's own flags, which Google Benchmark would
+/// refuse) and returns the last VALUE, or "" when there is none.
+inline std::string take_flag(std::vector<char*>& args, std::string const& name) {
+    std::string const prefix = "--" + name + "=";
+    std::string value;
+    for (auto it = args.begin(); it != args.end();) {
+        if (std::string const a = *it; a.rfind(prefix, 0) == 0) {
+            value = a.substr(prefix.size());
+            it = args.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    return value;
+}
+
+/// `--threads=N`: 1 to 256, 1 when absent.
+inline unsigned parse_threads(char const* program, std::string const& v) {
+    if (v.empty()) return 1;
+    char* end = nullptr;
+    long const n = std::strtol(v.c_str(), &end, 10);
+    if (*end != '\0' || n < 1 || n > 256) {
+        std::fprintf(stderr, "%s: --threads takes a count from 1 to 256, got '%s'\n", program, v.c_str());
+        std::exit(1);
+    }
+    return static_cast<unsigned>(n);
+}
+
+/// The program's main: parses flags (short defaults, overridable; `--threads=N` runs lamina and
+/// every peer that threads on N threads; `--readme-rows=FILE` appends the README's rows to
+/// FILE), measures the machine, registers and checks the workloads, runs them and prints the
+/// summary.
 template <class Register>
 int run(int argc, char** argv, char const* title, Register&& register_all) {
     // Defaults first, so that the same flags given on the command line win.
@@ -355,6 +489,9 @@ int run(int argc, char** argv, char const* title, Register&& register_all) {
     args.push_back(min_time);
     args.push_back(reps);
     for (int i = 1; i < argc; ++i) args.push_back(argv[i]);
+    threads() = parse_threads(argv[0], take_flag(args, "threads"));
+    std::string const readme_rows = take_flag(args, "readme-rows");
+    lamina::set_num_threads(threads());
     int n = static_cast<int>(args.size());
     benchmark::Initialize(&n, args.data());
     if (benchmark::ReportUnrecognizedArguments(n, args.data())) return 1;
@@ -368,9 +505,11 @@ int run(int argc, char** argv, char const* title, Register&& register_all) {
     std::printf("compiler: %s, xsimd arch %s (%zu float lanes)\n", compiler().c_str(), xsimd::default_arch::name(),
                 xsimd::batch<float>::size);
     std::printf("load average at start: %.2f %.2f %.2f\n", load[0], load[1], load[2]);
-    std::printf("measured: FMA peak %.1f GFLOP/s (1 core, 12 chains, 2 FLOP x %zu lanes per FMA); "
-                "triad %.1f GB/s (1 core, 256 MiB arrays, 12 bytes per element)\n",
-                mc.fma_gflops, xsimd::batch<float>::size, mc.triad_gbytes);
+    std::printf("threads: %u (lamina::set_num_threads and each peer's own setting)\n", threads());
+    std::printf("measured: FMA peak %.1f GFLOP/s (%u core%s, 12 chains, 2 FLOP x %zu lanes per FMA); "
+                "triad %.1f GB/s (%u core%s, 256 MiB arrays, 12 bytes per element)\n",
+                mc.fma_gflops, threads(), threads() == 1 ? "" : "s", xsimd::batch<float>::size, mc.triad_gbytes,
+                threads(), threads() == 1 ? "" : "s");
 
     register_all();
     for (auto& e : entries())
@@ -381,6 +520,7 @@ int run(int argc, char** argv, char const* title, Register&& register_all) {
     reporter rep;
     benchmark::RunSpecifiedBenchmarks(&rep);
     print_summary(mc);
+    if (!readme_rows.empty()) write_readme_rows(mc, readme_rows);
     if (getloadavg(load, 3) >= 0) std::printf("\nload average at end: %.2f %.2f %.2f\n", load[0], load[1], load[2]);
     benchmark::Shutdown();
     return 0;

@@ -21,6 +21,7 @@ void dense_case() {
     auto& e = bench::add_workload({"dense_b" + shape,
                                    "Y = relu(X·W + b), FLOP = 2·B·IN·OUT = " + bench::group_digits(flop),
                                    bench::metric::flops, flop, bench::dense_relu_ref(X, W, b, B, IN, OUT)});
+    e.w.title = "Dense+ReLU " + std::to_string(B) + "×" + std::to_string(IN) + "→" + std::to_string(OUT);
 
     using XT = lm::tensor<float, lm::shape<lm::dyn, IN>>;
     using YT = lm::tensor<float, lm::shape<lm::dyn, OUT>>;

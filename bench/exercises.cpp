@@ -72,6 +72,8 @@ void tensor_reduction_case() {
                                    "y_k = Σ_ij W_ijk x_i x_j, FLOP = 2·B·In²·K = " + bench::group_digits(flop),
                                    bench::metric::flops, flop, tensor_reduction_ref(X, W, B, In, K)});
     e.w.baseline = "lamina";
+    e.w.title = "TensorReduction, batch " + std::to_string(B) + ", " + std::to_string(In) + " inputs, " +
+                std::to_string(K) + " outputs";
     {
         auto y = std::make_shared<std::vector<float>>(B * K);
         bench::add(e, "naive_loop", [X, W, y] {
@@ -168,6 +170,7 @@ void fourier_case() {
                                    "leading half of each row's DFT, \"FLOP\" = 2.5·B·n·log2(n) = " + bench::group_digits(flop),
                                    bench::metric::flops, flop, dft_ref(X, B, n)});
     e.w.baseline = "lamina";
+    e.w.title = "FourierHalf, batch " + std::to_string(B) + ", n = " + std::to_string(n);
     using S = lm::shape<lm::dyn, n>;
     {
         auto y = std::make_shared<std::vector<float>>(B * n);

@@ -218,7 +218,7 @@ inline libxsmm_smmfunction libxsmm_kernel(std::size_t M, std::size_t K, std::siz
 }
 #endif
 
-/// One core for every peer (lamina is single-threaded), and their versions in the header.
+/// Every peer that threads on bench::threads() threads, and their versions in the header.
 inline void setup_peers() {
 #ifdef LAMINA_BENCH_EIGEN
     bool avx2 = false, fma = false;  // SimdInstructionSetsInUse() names neither below AVX-512
@@ -230,13 +230,14 @@ inline void setup_peers() {
 #endif
     note("eigen " + std::to_string(EIGEN_WORLD_VERSION) + "." + std::to_string(EIGEN_MAJOR_VERSION) + "." +
          std::to_string(EIGEN_MINOR_VERSION) + " simd: " + Eigen::SimdInstructionSetsInUse() +
-         (avx2 ? ", AVX2" : "") + (fma ? ", FMA" : "") + ", 1 thread (no OpenMP)");
+         (avx2 ? ", AVX2" : "") + (fma ? ", FMA" : "") + ", 1 thread (built without OpenMP)");
 #else
     note("eigen: not found, skipped");
 #endif
 #ifdef LAMINA_BENCH_OPENBLAS
-    openblas_set_num_threads(1);
-    note(std::string("openblas: ") + openblas_get_config() + ", core " + openblas_get_corename() + ", 1 thread");
+    openblas_set_num_threads(static_cast<int>(threads()));
+    note(std::string("openblas: ") + openblas_get_config() + ", core " + openblas_get_corename() + ", " +
+         std::to_string(openblas_get_num_threads()) + " thread(s)");
 #else
     note("openblas: not found, skipped");
 #endif
@@ -250,13 +251,13 @@ inline void setup_dense_peers() {
         // Debian's oneDNN runs on OpenMP, whose thread count has no oneDNN setter; it is the
         // calling thread's, so this covers every primitive executed from main.
 #if DNNL_CPU_THREADING_RUNTIME == DNNL_RUNTIME_OMP
-        omp_set_num_threads(1);
+        omp_set_num_threads(static_cast<int>(threads()));
 #endif
         dnnl_version_t const* v = dnnl_version();
         note("onednn " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch) +
              ", isa " + onednn_isa() +
 #if DNNL_CPU_THREADING_RUNTIME == DNNL_RUNTIME_OMP
-             ", OpenMP, " + std::to_string(omp_get_max_threads()) + " thread");
+             ", OpenMP, " + std::to_string(omp_get_max_threads()) + " thread(s)");
 #else
              ", 1 thread");
 #endif
@@ -272,9 +273,9 @@ inline void setup_dense_peers() {
 #endif
 #ifdef LAMINA_BENCH_LIBTORCH
         // ATen's intra-op pool and the calling thread's OpenMP count; its sgemm_ is the
-        // OpenBLAS setup_peers set to one thread (meson builds this peer only with it).
-        at::set_num_threads(1);
-        note("libtorch: ATen ops under NoGradGuard, " + std::to_string(at::get_num_threads()) + " thread");
+        // OpenBLAS that setup_peers set (meson builds this peer only with it).
+        at::set_num_threads(static_cast<int>(threads()));
+        note("libtorch: ATen ops under NoGradGuard, " + std::to_string(at::get_num_threads()) + " thread(s)");
 #else
         note("libtorch: not found, skipped");
 #endif

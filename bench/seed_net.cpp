@@ -23,6 +23,7 @@ void seed_case() {
                                    "Y = centered(relu(X·W + b)), 8→128, FLOP (dense part) = " + bench::group_digits(flop),
                                    bench::metric::flops, flop,
                                    bench::center_ref(bench::dense_relu_ref(X, W, b, B, IN, OUT))});
+    e.w.title = "seed net, Dense 8→128 + ReLU → Centered, batch " + std::to_string(B);
 
     using XT = lm::tensor<float, lm::shape<lm::dyn, IN>>;
     using XS = typename XT::shape_type;
