@@ -146,8 +146,10 @@ TEMPLATE_TEST_CASE("The packed GEMM, blocked over depth and columns, matches its
                    double) {
     using T = TestType;
     // K * N >= 16384 packs B once M reaches two micro-tiles; K > 256 splits the depth,
-    // N > 256 the columns, and N % 16 != 0 leaves single-vector and scalar columns.
+    // N > 256 the columns, and N % 16 != 0 leaves single-vector and scalar columns. A B of at
+    // most 256 KiB is packed by the first tile of each strip (256x256: float yes, double no).
     std::initializer_list<std::size_t> const rows = {1, 11, 12, 13, 15, 20, 64};
+    gemm_at<T, 256, 256>(rows);
     gemm_at<T, 300, 300>(rows);
     gemm_at<T, 300, 303>(rows);
     gemm_at<T, 257, 64>(rows);
