@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstddef>
@@ -69,7 +70,10 @@ inline double measure_fma_gflops() {
     benchmark::DoNotOptimize(m);  // opaque, so nothing is folded at compile time; nothing
     benchmark::DoNotOptimize(a);  // inside the loop, which would force the chains to memory
     double const s = best_seconds(60, [&] {
-        on_every_thread([&](std::size_t) {  // every core runs the whole loop
+        std::atomic<unsigned> arrived{0};
+        on_every_thread([&](std::size_t) {  // every core runs the whole loop, all at once
+            arrived.fetch_add(1);
+            while (arrived.load() < threads()) lamina::detail::cpu_relax();  // a worker may wake late
             V acc[chains];
             for (int c = 0; c < chains; ++c) acc[c] = V(1.0f + 0.01f * static_cast<float>(c));
             for (long i = 0; i < iters; ++i)
@@ -369,11 +373,12 @@ inline std::string compiler() {
 // The README's table (`--readme-rows=FILE`, assembled by bench/readme-table): one row per
 // workload, lamina's time beside each peer's, the fastest in bold.
 
-/// 3 significant digits and a unit: 17.5 ns, 96.7 µs, 6.92 ms.
+/// 3 significant digits and a unit: 17.5 ns, 96.7 µs, 6.92 ms, 4.31 s.
 inline std::string format_time(double ns) {
     char const* unit = "ns";
     double v = ns;
-    if (v >= 1e6) v /= 1e6, unit = "ms";
+    if (v >= 1e9) v /= 1e9, unit = "s";
+    else if (v >= 1e6) v /= 1e6, unit = "ms";
     else if (v >= 1e3) v /= 1e3, unit = "µs";
     char b[64];
     std::snprintf(b, sizeof b, v >= 100 ? "%.0f %s" : v >= 10 ? "%.1f %s" : "%.2f %s", v, unit);
