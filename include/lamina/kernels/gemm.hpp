@@ -108,11 +108,18 @@ template <std::size_t MR, std::size_t NV, std::size_t KS, std::size_t SA, bool P
     // Small tiles have too few independent FMA chains to hide the FMA latency: split the
     // depth over KU sets of accumulators and add them at the end.
     constexpr std::size_t KU = MR * NV >= 8 ? 1 : 8 / (MR * NV);
+    // The accumulators start at zero and the partial sums already in C (first is false) are
+    // added after the depth loop, fetched meanwhile: loaded first, they would hold every FMA
+    // back until they came from L2 or L3 (256×1024·1024×1024: 6.6 -> 6.0 ms).
     V acc[KU][MR][NV];
     LAMINA_UNROLL for (std::size_t u = 0; u < KU; ++u)
         LAMINA_UNROLL for (std::size_t m = 0; m < MR; ++m)
-            LAMINA_UNROLL for (std::size_t v = 0; v < NV; ++v)
-                acc[u][m][v] = (u > 0 || first) ? V(T(0)) : V::load_unaligned(c + m * ldc + v * W);
+            LAMINA_UNROLL for (std::size_t v = 0; v < NV; ++v) acc[u][m][v] = V(T(0));
+    if (!first)
+        LAMINA_UNROLL for (std::size_t m = 0; m < MR; ++m) {
+            __builtin_prefetch(c + m * ldc);
+            __builtin_prefetch(c + m * ldc + NV * W - 1);
+        }
     if constexpr (KS > 0 && KS <= 32) {
         LAMINA_UNROLL for (std::size_t k = 0; k < KS; ++k) fma_step(acc[k % KU], a + k * SA, lda, b + k * ldb);
     } else if constexpr (KS > 0) {
@@ -140,6 +147,7 @@ template <std::size_t MR, std::size_t NV, std::size_t KS, std::size_t SA, bool P
         LAMINA_UNROLL for (std::size_t v = 0; v < NV; ++v) {
             V sum = acc[0][m][v];
             LAMINA_UNROLL for (std::size_t u = 1; u < KU; ++u) sum += acc[u][m][v];
+            if (!first) sum += V::load_unaligned(c + m * ldc + v * W);
             V const out = last ? epi(r0 + m, j0 + v * W, sum) : sum;
             out.store_unaligned(c + m * ldc + v * W);
             if constexpr (sums) part[(m * NV + v) % 2] += out;
