@@ -155,6 +155,9 @@ TEMPLATE_TEST_CASE("The packed GEMM, blocked over depth and columns, matches its
     gemm_at<T, 257, 64>(rows);
     gemm_at<T, 512, 40>(rows);
     gemm_at<T, 64, 256>(rows);
+    // An A whose depth block outgrows L2 (515 rows × 256, float or double) packs 1024 columns
+    // at once: a full panel, then 32 columns of strips and 4 scalar ones.
+    gemm_at<T, 260, 1060>({515});
 }
 
 namespace {

@@ -169,6 +169,8 @@ TEST_CASE("The packed GEMM gives the same bits with 1, 2 and 3 threads", "[threa
     gemm_same_bits<float, 784, 256>({256, 1000});
     gemm_same_bits<float, 64, 256>({64, 203});
     gemm_same_bits<double, 257, 70>({15, 193});
+    // 515 rows: panels of 1024 columns (kernels::gemm's big_a_bytes).
+    gemm_same_bits<float, 260, 1060>({515});
 }
 
 TEST_CASE("The Aᵀ·B GEMM gives the same bits with 1, 2 and 3 threads", "[threads][kernels]") {
