@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -385,6 +386,16 @@ inline std::string format_time(double ns) {
     return b;
 }
 
+/// Repetitions of each benchmark, and whether they are interleaved (the run's flags).
+inline int& repetitions() {
+    static int n = 1;
+    return n;
+}
+inline bool& interleaved() {
+    static bool on = false;
+    return on;
+}
+
 /// The README's columns: lamina's own variants in one cell, then each peer's (impl names).
 struct readme_column {
     char const* header;
@@ -404,16 +415,23 @@ inline std::vector<readme_column> const& readme_columns() {
     return c;
 }
 
-/// Appends a caption line ("caption: ...") and one markdown row per workload to `path`.
+/// Appends a caption line ("caption: ..."), the table's header ("header: ...", "rule: ...") and
+/// one markdown row per workload to `path`.
 inline void write_readme_rows(machine const& mc, std::string const& path) {
     std::FILE* f = std::fopen(path.c_str(), "a");
     if (!f) {
         std::fprintf(stderr, "--readme-rows: cannot open %s for appending\n", path.c_str());
         std::exit(1);
     }
-    std::fprintf(f, "caption: %s, xsimd %s, %u thread%s, measured FMA peak %.1f GFLOP/s, triad %.1f GB/s\n",
+    std::fprintf(f,
+                 "caption: %s, xsimd %s, %u thread%s, measured FMA peak %.1f GFLOP/s, triad %.1f GB/s. Median of %d "
+                 "repetitions%s\n",
                  compiler().c_str(), xsimd::default_arch::name(), threads(), threads() == 1 ? "" : "s",
-                 mc.fma_gflops, mc.triad_gbytes);
+                 mc.fma_gflops, mc.triad_gbytes, repetitions(),
+                 interleaved() ? ", interleaved at random with every other implementation's" : "");
+    std::string header = "header: | workload |", rule = "rule: |---|";
+    for (auto const& c : readme_columns()) header.append(" ").append(c.header).append(" |"), rule += "---|";
+    std::fprintf(f, "%s\n%s\n", header.c_str(), rule.c_str());
     for (auto const& e : entries()) {
         auto time_of = [&](char const* impl) -> double {
             for (auto const& r : e.results)
@@ -490,10 +508,17 @@ int run(int argc, char** argv, char const* title, Register&& register_all) {
     // Defaults first, so that the same flags given on the command line win.
     std::vector<char*> args{argv[0]};
     char min_time[] = "--benchmark_min_time=0.05";
-    char reps[] = "--benchmark_repetitions=5";
+    char reps[] = "--benchmark_repetitions=7";
+    // Each implementation's repetitions spread over the whole run, in random order: a busy
+    // spell of a shared machine then slows every implementation alike, not one.
+    char interleave[] = "--benchmark_enable_random_interleaving=true";
     args.push_back(min_time);
     args.push_back(reps);
+    args.push_back(interleave);
     for (int i = 1; i < argc; ++i) args.push_back(argv[i]);
+    for (char const* a : args)  // the last one counts, as for Google Benchmark
+        if (std::string_view v = a; v.rfind("--benchmark_repetitions=", 0) == 0) repetitions() = std::atoi(a + 24);
+        else if (v.rfind("--benchmark_enable_random_interleaving=", 0) == 0) interleaved() = v.substr(39) == "true";
     threads() = parse_threads(argv[0], take_flag(args, "threads"));
     std::string const readme_rows = take_flag(args, "readme-rows");
     lamina::set_num_threads(threads());
