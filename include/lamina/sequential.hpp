@@ -256,9 +256,9 @@ public:
     }
 
 private:
-    // forward, run and infer are inlined into the call, and so is every layer with a static
-    // input (step_body): a small net with a fixed batch compiles into its caller, even in a
-    // translation unit large enough for GCC to stop inlining on its own.
+    // forward, run and infer are inlined into the call and, in inference, so is every layer
+    // with a static input (step_body): a small net with a fixed batch compiles into its caller,
+    // even in a translation unit large enough for GCC to stop inlining on its own.
     template <class X>
     [[gnu::always_inline]] auto forward(X const& x) {
         auto e = as_expr(x);
@@ -448,9 +448,10 @@ private:
     T const* step(T const* in, std::size_t batch) {
         return step_body<I>(in, batch);
     }
-    // A layer whose input has every extent known at compile time runs inlined into the call
-    // (infer): a small layer's forward then keeps its pointers in registers and pushes nothing
-    // (Dense 2×5→3 with a fixed batch: 12.5 -> 10.8 ns).
+    // In inference, a layer whose input has every extent known at compile time runs inlined
+    // into the call (infer): a small layer's forward then keeps its pointers in registers and
+    // pushes nothing (Dense 2×5→3 with a fixed batch, called in a loop: 142 -> 124
+    // instructions and 12.5 -> 10.8 ns a call).
     template <std::size_t I>
     [[gnu::always_inline]] T const* step_body(T const* in, std::size_t batch) {
         using SI = input_shape_of<I>;

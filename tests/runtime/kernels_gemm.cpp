@@ -156,8 +156,10 @@ TEMPLATE_TEST_CASE("The packed GEMM, blocked over depth and columns, matches its
     gemm_at<T, 512, 40>(rows);
     gemm_at<T, 64, 256>(rows);
     // An A whose depth block outgrows L2 (515 rows × 256, float or double) packs 1024 columns
-    // at once: a full panel, then 32 columns of strips and 4 scalar ones.
+    // at once: a full panel, then the remaining strips, and columns past the last full strip.
     gemm_at<T, 260, 1060>({515});
+    // The same with a B of at most 256 KiB on one thread: the first tile of each strip packs it.
+    if constexpr (std::is_same_v<T, float>) gemm_at<T, 60, 1060>({2200});
 }
 
 namespace {

@@ -39,6 +39,7 @@ struct tiles {
     static constexpr std::size_t MC = 96;   // rows swept over every strip before the next: L2 keeps them
     static constexpr std::size_t big_a_bytes = std::size_t{512} << 10;  // A's depth block beyond L2...
     static constexpr std::size_t NC_big = 1024;                         // ...packs this many columns
+    static_assert(NC % NR == 0 && NC_big % NR == 0);
 };
 
 // One MR×(NV·W) tile over k in [0, kc): accumulates into registers, then either stores the
@@ -320,11 +321,12 @@ void gemm(T const* A, std::size_t M, T const* B, T* C, Epi& epi, detail::workspa
         // each packs its strip (micro's Pack): 64×256·256×256 went from 92 to 88 µs and
         // 13×256·256×256 from 27 to 22 µs. A larger B, whose rows come from L3, and threads
         // pack the panel before any tile reads it.
-        // An A whose depth block (M·KC values) outgrows L2 comes from memory again for every
+        // An A whose depth block (M rows × up to KC) outgrows L2 comes from memory again for every
         // panel: wider panels, kept in L3, read it fewer times (1024×4096·4096×4096: about 3 %
         // faster with 1024 columns than with 256; at 256×1024·1024×1024, 5 % slower).
-        std::size_t const nc = M * KC * sizeof(T) > tl::big_a_bytes ? tl::NC_big : NC;
-        T* packed = ws.alloc<T>(KC * nc);
+        constexpr std::size_t kc_max = std::min(K, KC);
+        std::size_t const nc = n_full > NC && M * kc_max * sizeof(T) > tl::big_a_bytes ? tl::NC_big : NC;
+        T* packed = ws.alloc<T>(kc_max * std::min(nc, n_full));
         std::size_t const n_ic = (M + MC - 1) / MC;
         bool const pack_in_tile = threads == 1 && K * N * sizeof(T) <= (std::size_t{256} << 10);
         for (std::size_t jc = 0; jc < n_full; jc += nc) {
