@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstddef>
@@ -386,6 +387,14 @@ inline std::string format_time(double ns) {
     return b;
 }
 
+/// A boolean flag's value as Google Benchmark reads it: false for 0, f, n, no, off and false in
+/// any case, true otherwise.
+inline bool flag_is_true(std::string_view v) {
+    std::string s(v);
+    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return !(s == "0" || s == "f" || s == "n" || s == "no" || s == "off" || s == "false");
+}
+
 /// Repetitions of each benchmark, and whether they are interleaved (the run's flags).
 inline int& repetitions() {
     static int n = 1;
@@ -425,9 +434,9 @@ inline void write_readme_rows(machine const& mc, std::string const& path) {
     }
     std::fprintf(f,
                  "caption: %s, xsimd %s, %u thread%s, measured FMA peak %.1f GFLOP/s, triad %.1f GB/s. Median of %d "
-                 "repetitions%s\n",
+                 "repetition%s%s\n",
                  compiler().c_str(), xsimd::default_arch::name(), threads(), threads() == 1 ? "" : "s",
-                 mc.fma_gflops, mc.triad_gbytes, repetitions(),
+                 mc.fma_gflops, mc.triad_gbytes, repetitions(), repetitions() == 1 ? "" : "s",
                  interleaved() ? ", interleaved at random with every other implementation's" : "");
     std::string header = "header: | workload |", rule = "rule: |---|";
     for (auto const& c : readme_columns()) header.append(" ").append(c.header).append(" |"), rule += "---|";
@@ -516,9 +525,12 @@ int run(int argc, char** argv, char const* title, Register&& register_all) {
     args.push_back(reps);
     args.push_back(interleave);
     for (int i = 1; i < argc; ++i) args.push_back(argv[i]);
-    for (char const* a : args)  // the last one counts, as for Google Benchmark
-        if (std::string_view v = a; v.rfind("--benchmark_repetitions=", 0) == 0) repetitions() = std::atoi(a + 24);
-        else if (v.rfind("--benchmark_enable_random_interleaving=", 0) == 0) interleaved() = v.substr(39) == "true";
+    for (char const* a : args) {  // the last one counts, as for Google Benchmark
+        std::string_view const v = a;
+        if (v.rfind("--benchmark_repetitions=", 0) == 0) repetitions() = std::max(1, std::atoi(a + 24));
+        else if (v == "--benchmark_enable_random_interleaving") interleaved() = true;
+        else if (v.rfind("--benchmark_enable_random_interleaving=", 0) == 0) interleaved() = flag_is_true(v.substr(39));
+    }
     threads() = parse_threads(argv[0], take_flag(args, "threads"));
     std::string const readme_rows = take_flag(args, "readme-rows");
     lamina::set_num_threads(threads());
