@@ -256,9 +256,9 @@ public:
     }
 
 private:
-    // forward, run and infer are inlined into the call and, in inference, so is every layer
-    // with a static input (step_body): a small net with a fixed batch compiles into its caller,
-    // even in a translation unit large enough for GCC to stop inlining on its own.
+    // forward, run and infer are inlined into the call and, in inference, so is every small
+    // layer with a static input (inlined_step): a small net with a fixed batch compiles into its
+    // caller, even in a translation unit large enough for GCC to stop inlining on its own.
     template <class X>
     [[gnu::always_inline]] auto forward(X const& x) {
         auto e = as_expr(x);
@@ -411,9 +411,18 @@ private:
     [[gnu::always_inline]] void infer(T const* in, std::size_t batch) {
         if constexpr (I < size) {
             if constexpr (seam_fuses<I>()) infer<I + 2>(step_pair<I>(in, batch), batch);
-            else if constexpr (!input_shape_of<I>::dynamic) infer<I + 1>(step_body<I>(in, batch), batch);
+            else if constexpr (inlined_step<I>()) infer<I + 1>(step_body<I>(in, batch), batch);
             else infer<I + 1>(step<I>(in, batch), batch);
         }
+    }
+    // A layer with a static input and at most kernels::small_gemm_macs input values × output
+    // columns (the size gemm_small inlines): its forward costs about as much as a call. Larger
+    // ones stay calls, so that a deep net with a fixed batch does not compile into one function.
+    template <std::size_t I>
+    static constexpr bool inlined_step() {
+        using SI = input_shape_of<I>;
+        if constexpr (SI::dynamic) return false;
+        else return SI::static_size * output_shape_of<I>::cols <= kernels::small_gemm_macs;
     }
     template <std::size_t I>
     static constexpr bool seam_fuses() {
@@ -448,9 +457,9 @@ private:
     T const* step(T const* in, std::size_t batch) {
         return step_body<I>(in, batch);
     }
-    // In inference, a layer whose input has every extent known at compile time runs inlined
-    // into the call (infer): a small layer's forward then keeps its pointers in registers and
-    // pushes nothing (Dense 2×5→3 with a fixed batch, called in a loop: 142 -> 124
+    // In inference, a small layer whose input has every extent known at compile time runs
+    // inlined into the call (infer, inlined_step): its forward then keeps its pointers in
+    // registers and pushes nothing (Dense 2×5→3 with a fixed batch, called in a loop: 142 -> 124
     // instructions and 12.5 -> 10.8 ns a call).
     template <std::size_t I>
     [[gnu::always_inline]] T const* step_body(T const* in, std::size_t batch) {
