@@ -10,7 +10,9 @@
 #include <string>
 #include <string_view>
 #include <typeinfo>
+#include <type_traits>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include <boost/hana.hpp>
@@ -269,11 +271,96 @@ namespace detail {
 template <class P>
 using variable_of = variable<typename std::remove_cvref_t<P>::value_type, typename std::remove_cvref_t<P>::shape_type>;
 
+template <class V>
+void share_as(void* alias, void* owner) noexcept {
+    if constexpr (requires(V& v) { v.share(v); }) static_cast<V*>(alias)->share(*static_cast<V*>(owner));
+}
+
+/// One parameter with its type erased: what the walks that need no static shape work on
+/// (saving, loading, sharing, optimizer state). Their code then compiles once per program: a
+/// generic lambda given to for_each_parameter compiles once per parameter type, and a load()
+/// written that way took g++ 20 s for a three-layer net.
+struct param_entry {
+    std::string name;
+    std::vector<std::size_t> shape;
+    std::string shape_str;
+    std::variant<std::span<float>, std::span<double>> values;  // the parameter's own storage
+    bool borrowed = false;       // it uses another parameter's storage (share)
+    bool requires_grad = true;
+    void* var = nullptr;                     // the variable<T, S> it is
+    std::type_info const* type = nullptr;    // that type: parameters share only with their own
+    void (*share)(void* alias, void* owner) noexcept = nullptr;
+
+    std::size_t size() const noexcept {
+        return std::visit([](auto s) { return s.size(); }, values);
+    }
+    void const* data() const noexcept {
+        return std::visit([](auto s) { return static_cast<void const*>(s.data()); }, values);
+    }
+};
+
+template <class P>
+void add_entry(std::vector<param_entry>& t, std::string_view name, P& p) {
+    using V = variable_of<P>;
+    using T = typename V::value_type;
+    static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>,
+                  "lamina: parameters hold float or double values");
+    auto& v = const_cast<V&>(static_cast<V const&>(p));  // read-only walks (save) take const nets too
+    auto const e = v.extents();
+    t.push_back({std::string(name), std::vector<std::size_t>(e.begin(), e.end()), v.shape_str(),
+                 std::span<T>(v.data(), v.size()), v.borrowed(), v.requires_grad(), &v, &typeid(V), &share_as<V>});
+}
+
+/// Every parameter of a layer or net as a param_entry, in the walk's order; with Shared, each
+/// shared one under its own name too (the others are the entries that are not borrowed).
+template <bool Shared = false, class L>
+std::vector<param_entry> param_table(L& layer) {
+    std::vector<param_entry> t;
+    auto add = [&](std::string_view name, auto& p) { add_entry(t, name, p); };
+    if constexpr (Shared) for_each_parameter(layer, with_shared, add);
+    else for_each_parameter(layer, add);
+    return t;
+}
+
+inline std::string parameter_names(std::vector<param_entry> const& t) {
+    std::string s;
+    for (auto const& e : t) s += (s.empty() ? "" : ", ") + e.name;
+    return s.empty() ? "none" : s;
+}
 template <class L>
 std::string parameter_names(L& net) {
-    std::string s;
-    for_each_parameter(net, with_shared, [&](std::string_view name, auto&) { s += (s.empty() ? "" : ", ") + std::string(name); });
-    return s.empty() ? "none" : s;
+    return parameter_names(param_table<true>(net));
+}
+
+// share() on a table with shared entries.
+inline void share_in(std::vector<param_entry> const& t, std::string_view alias, std::string_view owner) {
+    auto const named = [&](std::string_view n) {
+        return std::find_if(t.begin(), t.end(), [&](param_entry const& e) { return e.name == n; });
+    };
+    auto const o = named(owner);
+    if (o == t.end())
+        throw key_error("lamina::share: no parameter named '" + std::string(owner) + "' to share (the parameters are " +
+                        parameter_names(t) + ")");
+    auto const a = named(alias);
+    if (a == t.end())
+        throw key_error("lamina::share: no parameter named '" + std::string(alias) + "' (the parameters are " +
+                        parameter_names(t) + ")");
+    if (*a->type != *o->type)
+        throw key_error("lamina::share: '" + std::string(alias) + "' has shape " + a->shape_str + " but '" +
+                        std::string(owner) + "' has shape " + o->shape_str +
+                        " (shared parameters need the same shape and value type)");
+    if (a->var == o->var) throw key_error("lamina::share: '" + std::string(alias) + "' cannot share itself");
+    a->share(a->var, o->var);
+}
+
+// The ties of a table with shared entries: (alias, owner) for every borrowed entry.
+inline std::vector<std::pair<std::string, std::string>> ties_of(std::vector<param_entry> const& t) {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (auto const& a : t)
+        if (a.borrowed)
+            for (auto const& o : t)
+                if (!o.borrowed && o.data() == a.data()) out.emplace_back(a.name, o.name);
+    return out;
 }
 }  // namespace detail
 
@@ -283,47 +370,15 @@ std::string parameter_names(L& net) {
 /// owner's values are kept; alias's own are freed.
 template <class L>
 void share(L& net, std::string_view alias, std::string_view owner) {
-    void* found = nullptr;
-    std::type_info const* type = nullptr;
-    std::string owner_shape;
-    for_each_parameter(net, with_shared, [&](std::string_view name, auto& p) {
-        if (name != owner) return;
-        found = static_cast<detail::variable_of<decltype(p)>*>(&p);
-        type = &typeid(detail::variable_of<decltype(p)>);
-        owner_shape = p.shape_str();
-    });
-    if (!found)
-        throw key_error("lamina::share: no parameter named '" + std::string(owner) + "' to share (the parameters are " +
-                        detail::parameter_names(net) + ")");
-    bool done = false;
-    for_each_parameter(net, with_shared, [&](std::string_view name, auto& p) {
-        if (name != alias) return;
-        using V = detail::variable_of<decltype(p)>;
-        if (typeid(V) != *type)
-            throw key_error("lamina::share: '" + std::string(alias) + "' has shape " + p.shape_str() + " but '" +
-                            std::string(owner) + "' has shape " + owner_shape +
-                            " (shared parameters need the same shape and value type)");
-        if (static_cast<V*>(&p) == found)
-            throw key_error("lamina::share: '" + std::string(alias) + "' cannot share itself");
-        static_cast<V&>(p).share(*static_cast<V*>(found));
-        done = true;
-    });
-    if (!done)
-        throw key_error("lamina::share: no parameter named '" + std::string(alias) + "' (the parameters are " +
-                        detail::parameter_names(net) + ")");
+    detail::share_in(detail::param_table<true>(net), alias, owner);
 }
 
 /// Calls f(alias, owner) for every parameter that shares another's storage, with both names
 /// (what save() records and load() ties again).
 template <class L, class F>
 void for_each_tie(L& net, F&& f) {
-    std::vector<std::pair<void const*, std::string>> owners;
-    for_each_parameter(net, [&](std::string_view name, auto& p) { owners.emplace_back(p.data(), std::string(name)); });
-    for_each_parameter(net, with_shared, [&](std::string_view name, auto& p) {
-        if (!p.borrowed()) return;
-        for (auto const& [data, owner] : owners)
-            if (data == static_cast<void const*>(p.data())) f(name, std::string_view(owner));
-    });
+    for (auto const& [alias, owner] : detail::ties_of(detail::param_table<true>(net)))
+        f(std::string_view(alias), std::string_view(owner));
 }
 
 /// Number of scalar parameters, known at compile time.

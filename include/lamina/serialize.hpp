@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <limits>
 #include <map>
 #include <optional>
@@ -23,6 +24,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <typeindex>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -242,38 +244,78 @@ auto run_eval(Net& net, X const& x) {
     return net(x);
 }
 
-// The reference batch and the net's output on it, as the JSON text save() stores.
+/// What the self-test needs of a Sequential, its type erased: the input's and the output's
+/// extents (the first is the batch, at run time when *_dynamic), and a run in inference mode on
+/// a batch given as doubles, which returns the input as the net's value type saw it and the
+/// output. Empty (no run) for what cannot run a self-test.
+struct net_runner {
+    struct result {
+        std::vector<double> in, out;
+    };
+    std::vector<std::size_t> in_extents, out_extents;
+    bool in_dynamic = false, out_dynamic = false;
+    std::function<result(std::size_t batch, std::vector<double> const& in)> run;
+
+    std::size_t batch_of(std::vector<std::size_t> const& in_shape) const {
+        return in_dynamic ? in_shape[0] : in_extents.empty() ? 1 : in_extents[0];
+    }
+    bool takes(std::vector<std::size_t> const& in_shape) const {
+        bool ok = in_shape.size() == in_extents.size() && !in_shape.empty() && in_shape[0] > 0;
+        for (std::size_t i = in_dynamic ? 1 : 0; ok && i < in_extents.size(); ++i) ok = in_shape[i] == in_extents[i];
+        return ok;
+    }
+    std::vector<std::size_t> output_shape(std::size_t batch) const {
+        auto e = out_extents;
+        if (out_dynamic) e[0] = batch;
+        return e;
+    }
+    std::string input_str() const {
+        std::string s = in_dynamic ? "(n" : "(";
+        for (std::size_t i = in_dynamic ? 1 : 0; i < in_extents.size(); ++i)
+            s += (s.size() > 1 ? ", " : "") + std::to_string(in_extents[i]);
+        return s + ")";
+    }
+};
+
 template <class Net>
-std::string self_test_record(Net& net, tensor_copy const& in, std::string const& who) {
+net_runner runner_of(Net& net) {
     if constexpr (!can_self_test<Net>) {
-        throw error(who + ": save_options::self_test_input needs a (non-const) Sequential to run");
+        return {};
     } else {
         using S = typename Net::input_shape;
+        using O = typename Net::output_shape;
         using T = typename Net::value_type;
-        std::string const want = S::dynamic ? "(n, " + extents_list<S>(1) + ")" : "(" + extents_list<S>(0) + ")";
-        bool ok = in.shape.size() == S::rank && !in.shape.empty() && in.shape[0] > 0;
-        for (std::size_t i = S::dynamic ? 1 : 0; ok && i < S::rank; ++i) ok = in.shape[i] == S::extents[i];
-        if (!ok)
-            throw error(who + ": save_options::self_test_input has shape " + io::shape_str(in.shape) +
-                        " but the net takes " + want);
-        for (std::size_t i = 0; i < in.values.size(); ++i)
-            if (!std::isfinite(in.values[i]))
-                throw error(who + ": save_options::self_test_input holds " + number(in.values[i]) +
-                            " at index " + std::to_string(i) + "; a reference batch must be finite");
-        tensor<T, S> x(in.shape[0]);
-        std::transform(in.values.begin(), in.values.end(), x.data(), [](double v) { return static_cast<T>(v); });
-        auto const y = run_eval(net, x);
-        nlohmann::json rec;
-        auto const e = y.extents();
-        rec["input"] = {{"shape", in.shape}, {"values", std::vector<double>(x.data(), x.data() + x.size())}};
-        rec["output"] = {{"shape", std::vector<std::size_t>(e.begin(), e.end())},
-                         {"values", std::vector<double>(y.data(), y.data() + y.size())}};
-        for (auto v : rec["output"]["values"])
-            if (!std::isfinite(v.get<double>()))
-                throw error(who + ": the net's output on save_options::self_test_input is not finite (" +
-                            v.dump() + "); a reference batch must give finite outputs");
-        return rec.dump();
+        return {std::vector<std::size_t>(S::extents.begin(), S::extents.end()),
+                std::vector<std::size_t>(O::extents.begin(), O::extents.end()), S::dynamic, O::dynamic,
+                [&net](std::size_t batch, std::vector<double> const& in) {
+                    tensor<T, S> x(batch);
+                    std::transform(in.begin(), in.end(), x.data(), [](double v) { return static_cast<T>(v); });
+                    auto const y = run_eval(net, x);
+                    return net_runner::result{std::vector<double>(x.data(), x.data() + x.size()),
+                                              std::vector<double>(y.data(), y.data() + y.size())};
+                }};
     }
+}
+
+// The reference batch and the net's output on it, as the JSON text save() stores.
+inline std::string self_test_record(net_runner const& net, tensor_copy const& in, std::string const& who) {
+    if (!net.run) throw error(who + ": save_options::self_test_input needs a (non-const) Sequential to run");
+    if (!net.takes(in.shape))
+        throw error(who + ": save_options::self_test_input has shape " + io::shape_str(in.shape) + " but the net takes " +
+                    net.input_str());
+    for (std::size_t i = 0; i < in.values.size(); ++i)
+        if (!std::isfinite(in.values[i]))
+            throw error(who + ": save_options::self_test_input holds " + number(in.values[i]) + " at index " +
+                        std::to_string(i) + "; a reference batch must be finite");
+    auto const y = net.run(net.batch_of(in.shape), in.values);
+    for (double v : y.out)
+        if (!std::isfinite(v))
+            throw error(who + ": the net's output on save_options::self_test_input is not finite (" + number(v) +
+                        "); a reference batch must give finite outputs");
+    nlohmann::json rec;
+    rec["input"] = {{"shape", in.shape}, {"values", y.in}};
+    rec["output"] = {{"shape", net.output_shape(net.batch_of(in.shape))}, {"values", y.out}};
+    return rec.dump();
 }
 
 // A metadata value that holds JSON, parsed; format_error if it does not.
@@ -293,10 +335,7 @@ struct reference_batch {
 };
 
 // The stored reference batch, checked against the net's shapes before anything is run.
-template <class Net>
-reference_batch read_self_test(Net const&, io::safetensors_file const& f) {
-    using S = typename Net::input_shape;
-    using O = typename Net::output_shape;
+inline reference_batch read_self_test(net_runner const& net, io::safetensors_file const& f) {
     std::string const where = "lamina::load: " + io::st_detail::quoted_path(f.path());
     auto const bad = [&](std::string const& what) -> io::format_error {
         return io::format_error(where + " has a reference batch (\"lamina.self_test\") that " + what);
@@ -325,10 +364,8 @@ reference_batch read_self_test(Net const&, io::safetensors_file const& f) {
     reference_batch r;
     part("input", r.in_shape, r.in);
     part("output", r.out_shape, r.out);
-    bool ok = r.in_shape.size() == S::rank;
-    for (std::size_t i = S::dynamic ? 1 : 0; ok && i < S::rank; ++i) ok = r.in_shape[i] == S::extents[i];
-    if (!ok) throw bad("has the input shape " + io::shape_str(r.in_shape) + ", which the net does not take");
-    auto const want = O::runtime_extents(S::dynamic ? r.in_shape[0] : S::batch_of(0));
+    if (!net.takes(r.in_shape)) throw bad("has the input shape " + io::shape_str(r.in_shape) + ", which the net does not take");
+    auto const want = net.output_shape(net.batch_of(r.in_shape));
     if (!std::equal(want.begin(), want.end(), r.out_shape.begin(), r.out_shape.end()))
         throw bad("has the output shape " + io::shape_str(r.out_shape) + " but the net gives " +
                   io::shape_str(std::vector<std::size_t>(want.begin(), want.end())));
@@ -340,14 +377,11 @@ using staged_values = std::variant<std::vector<float>, std::vector<double>>;
 
 }  // namespace detail
 
-/// Saves every parameter of net to a safetensors file under PyTorch's names, with lamina's
-/// metadata (format version, architecture, ties, the optional reference batch). Atomic: the
-/// file is written beside the target, synced and renamed over it, so a save that fails or is
-/// killed leaves the previous file as it was. Throws lamina::error naming the file and the
-/// cause. With a self_test_input the net runs once on it (in inference mode), which replaces
-/// the output of its previous call.
-template <class Net>
-void save(Net& net, std::filesystem::path const& path, save_options const& options = {}) {
+namespace detail {
+
+// save() on a net's table (with the shared entries): compiled once, whatever the net.
+inline void save_net(std::vector<param_entry> const& params, std::string const& arch, net_runner const& runner,
+                     std::filesystem::path const& path, save_options const& options) {
     std::string const who = "lamina::save: " + io::st_detail::quoted_path(path);
     if (options.dtype && *options.dtype != io::dtype::f32 && *options.dtype != io::dtype::f64)
         throw error(who + ": save_options::dtype is " + std::string(io::dtype_name(*options.dtype)) +
@@ -360,32 +394,29 @@ void save(Net& net, std::filesystem::path const& path, save_options const& optio
         meta.emplace(k, v);
     }
     std::vector<io::tensor_bytes> tensors;
-    for_each_parameter(net, [&](std::string_view name, auto& p) {
-        using V = typename std::remove_cvref_t<decltype(p)>::value_type;
-        auto const e = p.extents();
-        auto const type = options.dtype.value_or(io::dtype_of<V>);
-        tensors.push_back({std::string(name), type, std::vector<std::size_t>(e.begin(), e.end()),
-                           io::encode(std::span<V const>(p.data(), p.size()), type)});
-    });
+    for (auto const& p : params) {
+        if (p.borrowed) continue;
+        std::visit(
+            [&](auto d) {
+                using V = std::remove_const_t<typename decltype(d)::element_type>;
+                auto const type = options.dtype.value_or(io::dtype_of<V>);
+                tensors.push_back({p.name, type, p.shape, io::encode(std::span<V const>(d.data(), d.size()), type)});
+            },
+            p.values);
+    }
     tensors.insert(tensors.end(), options.tensors.begin(), options.tensors.end());
-    meta[std::string(detail::meta_format)] = std::to_string(file_format_version);
-    meta[std::string(detail::meta_architecture)] = architecture(net);
+    meta[std::string(meta_format)] = std::to_string(file_format_version);
+    meta[std::string(meta_architecture)] = arch;
     nlohmann::json ties = nlohmann::json::object();
-    for_each_tie(net, [&](std::string_view alias, std::string_view owner) { ties[std::string(alias)] = owner; });
-    if (!ties.empty()) meta[std::string(detail::meta_ties)] = ties.dump();
-    if (!options.self_test_input.empty())
-        meta[std::string(detail::meta_self_test)] = detail::self_test_record(net, options.self_test_input, who);
+    for (auto const& [alias, owner] : ties_of(params)) ties[alias] = owner;
+    if (!ties.empty()) meta[std::string(meta_ties)] = ties.dump();
+    if (!options.self_test_input.empty()) meta[std::string(meta_self_test)] = self_test_record(runner, options.self_test_input, who);
     io::write_file_atomically(path, io::serialize_safetensors(tensors, meta), "lamina::save");
 }
 
-/// Loads parameters from a safetensors file already read (io::read_safetensors or
-/// io::parse_safetensors). Converts F16, BF16, F32 and F64 to each parameter's value type.
-/// Everything is checked before the first parameter changes: a load that throws leaves the net
-/// exactly as it was. Throws load_error (strict mismatch, other architecture, failed
-/// self-test), io::format_error (malformed metadata, a value that is not F16/BF16/F32/F64) or
-/// lamina::error (NaN or infinity, naming the key).
-template <class Net>
-load_report load(Net& net, io::safetensors_file const& file, load_options const& options = {}) {
+// load() on a net's table (with the shared entries): compiled once, whatever the net.
+inline load_report load_net(std::vector<param_entry> const& params, std::string const& arch, net_runner const& runner,
+                            io::safetensors_file const& file, load_options const& options) {
     using io::st_detail::in_quotes;
     using io::st_detail::quoted_path;
     std::string const where = "lamina::load: " + quoted_path(file.path());
@@ -393,12 +424,12 @@ load_report load(Net& net, io::safetensors_file const& file, load_options const&
     auto const& meta = file.metadata();
     auto const has = [&](std::string_view k) { return meta.contains(std::string(k)); };
 
-    if (has(detail::meta_format) && meta.at(std::string(detail::meta_format)) != std::to_string(file_format_version))
-        throw io::format_error(where + " is in lamina's file format " + in_quotes(meta.at(std::string(detail::meta_format))) +
+    if (has(meta_format) && meta.at(std::string(meta_format)) != std::to_string(file_format_version))
+        throw io::format_error(where + " is in lamina's file format " + in_quotes(meta.at(std::string(meta_format))) +
                                "; this lamina reads format \"" + std::to_string(file_format_version) + "\"");
-    if (has(detail::meta_architecture)) {
-        r.file_architecture = meta.at(std::string(detail::meta_architecture));
-        std::string const mine = architecture(net);
+    if (has(meta_architecture)) {
+        r.file_architecture = meta.at(std::string(meta_architecture));
+        std::string const& mine = arch;
         r.architecture_matches = r.file_architecture == mine;
         if (!r.architecture_matches && options.strict && options.check_architecture)
             throw load_error(where + " holds the parameters of " + r.file_architecture + ", not of " + mine +
@@ -408,17 +439,13 @@ load_report load(Net& net, io::safetensors_file const& file, load_options const&
 
     // The net's parameters under every name, shared ones included, and the ties the net has.
     // (The value type goes with the shape: only parameters of the same type can share.)
-    std::map<std::string, std::pair<std::vector<std::size_t>, std::size_t>> net_shapes;
-    for_each_parameter(net, with_shared, [&](std::string_view name, auto const& p) {
-        auto const e = p.extents();
-        using V = typename std::remove_cvref_t<decltype(p)>::value_type;
-        net_shapes.emplace(std::string(name), std::pair(std::vector<std::size_t>(e.begin(), e.end()), sizeof(V)));
-    });
+    std::map<std::string, std::pair<std::vector<std::size_t>, std::type_index>> net_shapes;
+    for (auto const& p : params) net_shapes.emplace(p.name, std::pair(p.shape, std::type_index(*p.type)));
     std::map<std::string, std::string> ties;  // alias -> owner: the net's, then the file's
-    for_each_tie(net, [&](std::string_view alias, std::string_view owner) { ties.emplace(alias, owner); });
+    for (auto const& [alias, owner] : ties_of(params)) ties.emplace(alias, owner);
     std::vector<std::pair<std::string, std::string>> new_ties;
-    if (has(detail::meta_ties)) {
-        auto const j = detail::parse_meta(file, detail::meta_ties);
+    if (has(meta_ties)) {
+        auto const j = parse_meta(file, meta_ties);
         if (!j.is_object())
             throw io::format_error(where + " has the metadata \"lamina.ties\" that is not an object {alias: owner}");
         for (auto const& [alias, owner_j] : j.items()) {
@@ -458,42 +485,45 @@ load_report load(Net& net, io::safetensors_file const& file, load_options const&
     }
 
     // Match and convert every value into staging buffers; nothing in the net changes yet.
-    std::vector<detail::staged_values> staged;
+    std::vector<staged_values> staged;
     std::vector<std::string> expected;
-    for_each_parameter(net, [&](std::string_view name_v, auto const& p) {
-        using V = typename std::remove_cvref_t<decltype(p)>::value_type;
-        std::string const name(name_v);
+    for (auto const& p : params) {
+        if (p.borrowed) continue;
+        std::string const& name = p.name;
         expected.push_back(name);
-        staged.emplace_back(std::vector<V>{});
         auto const* t = file.find(name);
+        std::visit([&](auto d) { staged.emplace_back(std::vector<std::remove_const_t<typename decltype(d)::element_type>>{}); },
+                   p.values);
         if (!t) {
             r.missing.push_back(name);
-            return;
+            continue;
         }
-        auto const e = p.extents();
-        std::vector<std::size_t> const shape(e.begin(), e.end());
+        auto const& shape = p.shape;
         if (t->shape != shape) {
             r.mismatched.push_back({name, shape, t->shape});
-            return;
+            continue;
         }
-        auto& values = std::get<std::vector<V>>(staged.back());
-        values.resize(p.size());
-        file.read(*t, std::span<V>(values));
-        if (!options.allow_non_finite)
-            for (std::size_t i = 0; i < values.size(); ++i)
-                if (!std::isfinite(values[i])) {
-                    double const original = file.read<double>(*t)[i];
-                    std::string idx;
-                    for (std::size_t k = shape.size(), rest = i; k-- > 0; rest /= shape[k])
-                        idx = std::to_string(rest % shape[k]) + (idx.empty() ? "" : ", ") + idx;
-                    throw error(where + " holds " +
-                                (std::isfinite(original) ? detail::number(original) + ", beyond the range of float,"
-                                 : std::isnan(original)  ? std::string("NaN")
-                                                         : std::string(original > 0 ? "inf" : "-inf")) +
-                                " in " + in_quotes(name) + " at [" + idx + "] (load_options{.allow_non_finite = true} loads it)");
-                }
+        std::size_t bad = 0;
+        std::visit(
+            [&](auto& values) {
+                values.resize(p.size());
+                file.read(*t, std::span(values));
+                while (bad < values.size() && std::isfinite(values[bad])) ++bad;
+            },
+            staged.back());
+        if (!options.allow_non_finite && bad < p.size()) {
+            double const original = file.read<double>(*t)[bad];
+            std::string idx;
+            for (std::size_t k = shape.size(), rest = bad; k-- > 0; rest /= shape[k])
+                idx = std::to_string(rest % shape[k]) + (idx.empty() ? "" : ", ") + idx;
+            throw error(where + " holds " +
+                        (std::isfinite(original) ? number(original) + ", beyond the range of float,"
+                         : std::isnan(original)  ? std::string("NaN")
+                                                 : std::string(original > 0 ? "inf" : "-inf")) +
+                        " in " + in_quotes(name) + " at [" + idx + "] (load_options{.allow_non_finite = true} loads it)");
+        }
         r.loaded.push_back(name);
-    });
+    }
     // A tensor the file holds under a name the net shares (PyTorch lists a tied parameter under
     // every name) is expected: its owner's values are the ones loaded.
     for (auto const& t : file.tensors())
@@ -505,17 +535,17 @@ load_report load(Net& net, io::safetensors_file const& file, load_options const&
 
     if (options.strict && !r.complete()) {
         std::size_t const fit = r.loaded.size();
-        throw load_error(where + " does not fit the net: " + detail::plural(r.missing.size(), "parameter", "parameters") +
-                             " missing, " + detail::plural(r.unexpected.size(), "tensor", "tensors") +
-                             " the net does not have, " + detail::plural(r.mismatched.size(), "shape", "shapes") +
+        throw load_error(where + " does not fit the net: " + plural(r.missing.size(), "parameter", "parameters") +
+                             " missing, " + plural(r.unexpected.size(), "tensor", "tensors") +
+                             " the net does not have, " + plural(r.mismatched.size(), "shape", "shapes") +
                              " that differ:" + r.problems() + "\nload_options{.strict = false} loads the " +
-                             detail::plural(fit, "parameter that fits", "parameters that fit"),
+                             plural(fit, "parameter that fits", "parameters that fit"),
                          r);
     }
 
-    std::optional<detail::reference_batch> ref;
-    if constexpr (detail::can_self_test<Net>)
-        if (options.self_test && has(detail::meta_self_test) && r.complete() && r.architecture_matches) ref = detail::read_self_test(net, file);
+    std::optional<reference_batch> ref;
+    if (runner.run && options.self_test && has(meta_self_test) && r.complete() && r.architecture_matches)
+        ref = read_self_test(runner, file);
 
     // An alias the file ties gets its owner's values: until the tie is made (last), the
     // forward is already the tied one.
@@ -525,33 +555,34 @@ load_report load(Net& net, io::safetensors_file const& file, load_options const&
             staged[static_cast<std::size_t>(a - expected.begin())] = staged[static_cast<std::size_t>(o - expected.begin())];
     }
     // Apply, keeping the old values while a self-test can still fail.
-    std::vector<detail::staged_values> backup;
-    auto const copy_in = [&](std::vector<detail::staged_values> const& from, std::vector<detail::staged_values>* keep) {
+    std::vector<staged_values> backup;
+    auto const copy_in = [&](std::vector<staged_values> const& from, std::vector<staged_values>* keep) {
         std::size_t k = 0;
-        for_each_parameter(net, [&](std::string_view, auto& p) {
-            using V = typename std::remove_cvref_t<decltype(p)>::value_type;
-            if (keep) keep->emplace_back(std::vector<V>(p.data(), p.data() + p.size()));
-            auto const& v = std::get<std::vector<V>>(from[k++]);
-            std::copy(v.begin(), v.end(), p.data());
-        });
+        for (auto const& p : params) {
+            if (p.borrowed) continue;
+            std::visit(
+                [&](auto d) {
+                    using V = std::remove_const_t<typename decltype(d)::element_type>;
+                    if (keep) keep->emplace_back(std::vector<V>(d.begin(), d.end()));
+                    auto const& v = std::get<std::vector<V>>(from[k++]);
+                    std::copy(v.begin(), v.end(), d.begin());
+                },
+                p.values);
+        }
     };
     copy_in(staged, ref ? &backup : nullptr);
-    if constexpr (detail::can_self_test<Net>) {
+    {
         if (ref) {
-            using T = typename Net::value_type;
-            using S = typename Net::input_shape;
-            tensor<T, S> x(S::dynamic ? ref->in_shape[0] : S::batch_of(0));
-            std::transform(ref->in.begin(), ref->in.end(), x.data(), [](double v) { return static_cast<T>(v); });
             std::string failure;
             try {
-                auto const y = detail::run_eval(net, x);
+                auto const y = runner.run(runner.batch_of(ref->in_shape), ref->in);
                 for (std::size_t i = 0; i < ref->out.size(); ++i) {
-                    double const got = static_cast<double>(y.data()[i]), want = ref->out[i];
+                    double const got = y.out[i], want = ref->out[i];
                     double const err = std::abs(got - want) / (1 + std::abs(want));
                     if (!(err <= r.self_test_error)) r.self_test_error = std::isnan(err) ? std::numeric_limits<double>::infinity() : err;
                     if (failure.empty() && !(err <= options.tolerance))
-                        failure = "output " + std::to_string(i) + " is " + detail::number(got) + " but was " +
-                                  detail::number(want) + " when the file was saved";
+                        failure = "output " + std::to_string(i) + " is " + number(got) + " but was " +
+                                  number(want) + " when the file was saved";
                 }
             } catch (...) {
                 copy_in(backup, nullptr);
@@ -560,17 +591,41 @@ load_report load(Net& net, io::safetensors_file const& file, load_options const&
             if (!failure.empty()) {
                 copy_in(backup, nullptr);
                 throw load_error(where + " fails its self-test: on the reference batch stored in the file, " + failure +
-                                     " (largest difference " + detail::number(r.self_test_error) + ", tolerance " +
-                                     detail::number(options.tolerance) +
+                                     " (largest difference " + number(r.self_test_error) + ", tolerance " +
+                                     number(options.tolerance) +
                                      "); the net was left as it was. Does its forward compute what the saving net's did?",
                                  r);
             }
             r.self_tested = true;
         }
     }
-    for (auto const& [alias, owner] : new_ties) share(net, alias, owner);
+    for (auto const& [alias, owner] : new_ties) share_in(params, alias, owner);
     r.tied = new_ties;
     return r;
+}
+
+}  // namespace detail
+
+/// Saves every parameter of net to a safetensors file under PyTorch's names, with lamina's
+/// metadata (format version, architecture, ties, the optional reference batch). Atomic: the
+/// file is written beside the target, synced and renamed over it, so a save that fails or is
+/// killed leaves the previous file as it was. Throws lamina::error naming the file and the
+/// cause. With a self_test_input the net runs once on it (in inference mode), which replaces
+/// the output of its previous call.
+template <class Net>
+void save(Net& net, std::filesystem::path const& path, save_options const& options = {}) {
+    detail::save_net(detail::param_table<true>(net), architecture(net), detail::runner_of(net), path, options);
+}
+
+/// Loads parameters from a safetensors file already read (io::read_safetensors or
+/// io::parse_safetensors). Converts F16, BF16, F32 and F64 to each parameter's value type.
+/// Everything is checked before the first parameter changes: a load that throws leaves the net
+/// exactly as it was. Throws load_error (strict mismatch, other architecture, failed
+/// self-test), io::format_error (malformed metadata, a value that is not F16/BF16/F32/F64) or
+/// lamina::error (NaN or infinity, naming the key).
+template <class Net>
+load_report load(Net& net, io::safetensors_file const& file, load_options const& options = {}) {
+    return detail::load_net(detail::param_table<true>(net), architecture(net), detail::runner_of(net), file, options);
 }
 
 /// Loads parameters from a safetensors file: io::read_safetensors, then load(net, file,

@@ -30,7 +30,8 @@ public:
         using T = value_type;
         T const b1 = static_cast<T>(o_.beta1), b2 = static_cast<T>(o_.beta2), eps = static_cast<T>(o_.eps);
         T const wd = static_cast<T>(o_.weight_decay), decay = static_cast<T>(1 - o_.lr * o_.weight_decay);
-        for_each_trainable(*net_, [&](std::size_t i, std::span<T> p, std::span<T const> g) {
+        detail::list_trainable(*net_, this->trainable_);
+        for (auto const& [i, p, g] : this->trainable_) {
             auto& s = state_.at(i, p.size());
             auto const t = static_cast<double>(++s.steps);  // bias corrections count this parameter's steps
             T const step = static_cast<T>(o_.lr / (1 - std::pow(o_.beta1, t)));
@@ -44,7 +45,7 @@ public:
                 v[k] = b2 * v[k] + (1 - b2) * d * d;
                 p[k] -= step * m[k] / (std::sqrt(v[k]) / root_c2 + eps);
             }
-        });
+        }
     }
 };
 

@@ -5,6 +5,7 @@
 #include <array>
 #include <cstddef>
 #include <span>
+#include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -15,14 +16,23 @@ namespace lamina::optim {
 
 namespace detail {
 
-/// Calls f(index, value, gradient) for every parameter that requires a gradient, index being
-/// its place in the walk (frozen ones keep theirs, so state stays attached when they thaw).
-template <class Net, class F>
-void for_each_trainable(Net& net, F&& f) {
+/// A trainable parameter as an update sees it: its place in the walk (frozen ones keep
+/// theirs, so state stays attached when they thaw), its values and its gradient.
+template <class T>
+struct trainable {
+    std::size_t index;
+    std::span<T> value;
+    std::span<T const> grad;
+};
+
+/// Every parameter that requires a gradient, listed into out (cleared first). The update then
+/// loops over the list: its code compiles once, not once per parameter type.
+template <class T, class Net>
+void list_trainable(Net& net, std::vector<trainable<T>>& out) {
+    out.clear();
     std::size_t i = 0;
     lamina::for_each_parameter(net, [&](std::string_view, auto& p) {
-        using T = typename std::remove_cvref_t<decltype(p)>::value_type;
-        if (p.requires_grad()) f(i, std::span<T>(p.data(), p.size()), std::span<T const>(p.grad().data(), p.size()));
+        if (p.requires_grad()) out.push_back({i, std::span<T>(p.data(), p.size()), std::span<T const>(p.grad().data(), p.size())});
         ++i;
     });
 }
@@ -63,17 +73,18 @@ public:
     /// loading a saved one writes into). Writing through them changes the optimizer.
     template <class F>
     void for_each_state(F&& f, bool create = false) {
-        std::size_t i = 0;
-        lamina::for_each_parameter(*net_, [&](std::string_view name, auto& p) {
-            if (create) state_.at(i, p.size());
-            if (i < state_.v.size() && (K == 0 || state_.v[i].buf[0].size() == p.size())) {
+        std::vector<std::pair<std::string, std::size_t>> params;
+        lamina::for_each_parameter(*net_, [&](std::string_view name, auto& p) { params.emplace_back(name, p.size()); });
+        std::array<std::pair<std::string_view, std::span<value_type>>, K> bufs;
+        for (std::size_t i = 0; i < params.size(); ++i) {
+            auto const& [name, size] = params[i];
+            if (create) state_.at(i, size);
+            if (i < state_.v.size() && (K == 0 || state_.v[i].buf[0].size() == size)) {
                 auto& e = state_.v[i];
-                std::array<std::pair<std::string_view, std::span<value_type>>, K> bufs;
                 for (std::size_t k = 0; k < K; ++k) bufs[k] = {names_[k], e.buf[k]};
-                f(name, e.steps, bufs);
+                f(std::string_view(name), e.steps, bufs);
             }
-            ++i;
-        });
+        }
     }
 
 protected:
@@ -81,6 +92,7 @@ protected:
     Net* net_;
     Options o_;
     per_parameter<value_type, K> state_;
+    std::vector<trainable<value_type>> trainable_;  // step()'s list, kept to reuse its memory
 
 private:
     std::array<std::string_view, K> names_;

@@ -31,11 +31,12 @@ public:
         using T = value_type;
         T const lr = static_cast<T>(o_.lr), mu = static_cast<T>(o_.momentum), wd = static_cast<T>(o_.weight_decay),
                 damp = static_cast<T>(1 - o_.dampening);
-        detail::for_each_trainable(*net_, [&](std::size_t i, std::span<T> p, std::span<T const> g) {
+        detail::list_trainable(*net_, this->trainable_);
+        for (auto const& [i, p, g] : this->trainable_) {
             std::size_t const n = p.size();
             if (mu == T(0)) {
                 for (std::size_t k = 0; k < n; ++k) p[k] -= lr * (g[k] + wd * p[k]);
-                return;
+                continue;
             }
             auto& s = state_.at(i, n);
             bool const first = s.steps++ == 0;
@@ -45,7 +46,7 @@ public:
                 buf[k] = first ? d : mu * buf[k] + damp * d;
                 p[k] -= lr * (o_.nesterov ? d + mu * buf[k] : buf[k]);
             }
-        });
+        }
     }
 };
 
