@@ -2,7 +2,7 @@
 """Runs the main job briefly and checks what it promises: the metrics CSV, the plot, an
 accuracy that shows learning, bit-identical metrics for the same seed, a run resumed from a
 checkpoint that continues exactly, and clear errors for a non-finite loss, a missing data
-directory and a checkpoint that does not fit."""
+directory and a checkpoint that does not fit, and flags out of range."""
 import csv
 import os
 import subprocess
@@ -65,6 +65,13 @@ with tempfile.TemporaryDirectory() as tmp:
     r = run("--epochs", "1", "--lr", "1e38")  # weights overflow within a few batches
     check(r.returncode != 0 and "epoch 1, batch" in r.stderr and "loss became" in r.stderr,
           "a non-finite loss stops training naming the epoch and batch: " + r.stderr.strip())
+
+    r = run("--optimizer", "rmsprop")
+    check(r.returncode == 2 and "--optimizer" in r.stderr and "rmsprop" in r.stderr and "adamw" in r.stderr,
+          "a bad flag value is refused, naming the flag, the value and the choices: " + r.stderr.strip())
+    r = run("--epochs", "0")
+    check(r.returncode == 2 and "--epochs" in r.stderr and "1 to 1000" in r.stderr,
+          "an out-of-range number is refused with the range: " + r.stderr.strip())
 
     r = run("--data", os.path.join(tmp, "nowhere"))
     check(r.returncode != 0 and "nowhere" in r.stderr, "a missing data directory is named: " + r.stderr.strip())

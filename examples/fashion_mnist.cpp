@@ -1,8 +1,10 @@
 // lamina's main job: trains the chapter's custom layers (MyDense with ReLU baked in, and the
 // Centered layer) as a 784-256-128-10 MLP on Fashion-MNIST, and reports test accuracy.
+#include <getopt.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -10,13 +12,13 @@
 #include <fstream>
 #include <iostream>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <variant>
 #include <vector>
 
-#include <CLI/CLI.hpp>
 #include <lamina/checkpoint.hpp>
 #include <lamina/lamina.hpp>
 
@@ -253,36 +255,111 @@ int run(options const& o, std::vector<epoch_metrics> const& resumed) {
     return 0;
 }
 
+constexpr char usage[] = R"(Trains the d2l chapter's custom layers (MyDense, CenteredLayer) on Fashion-MNIST with lamina.
+Usage: fashion_mnist [options]
+  --epochs N         passes over the training set (1 to 1000; default 10)
+  --batch N          mini-batch size (1 to 60000; default 128)
+  --lr X             base learning rate (> 0; default 0.05)
+  --optimizer NAME   sgd (momentum 0.9), nesterov, adam or adamw (default sgd)
+  --schedule NAME    learning-rate schedule over the epochs: cosine, step or none (default cosine)
+  --seed N           seeds the initial weights and the shuffling (default 0)
+  --threads N        threads for the matrix products; results do not depend on it (default 1)
+  --data DIR         directory with the Fashion-MNIST IDX files (.gz; default Debian's)
+  --metrics FILE     write one CSV row per epoch to this file
+  --plot FILE        draw the loss and accuracy curves into this PNG (gnuplot)
+  --save FILE        after every epoch, write a checkpoint (weights, optimizer state, metrics)
+  --resume FILE      continue the run a --save checkpoint stored, up to --epochs in all
+  --quiet            no progress bar
+  --help             this text
+)";
+
+struct usage_error : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+template <class N>
+N whole(std::string_view flag, std::string_view text, N lo, N hi) {
+    N v{};
+    auto const [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc{} || end != text.data() + text.size() || v < lo || v > hi)
+        throw usage_error("--" + std::string(flag) + " takes a whole number from " + std::to_string(lo) + " to " +
+                          std::to_string(hi) + ", not '" + std::string(text) + "'");
+    return v;
+}
+
+std::string one_of(std::string_view flag, std::string_view text, std::initializer_list<std::string_view> names) {
+    std::string list;
+    for (auto n : names) {
+        if (n == text) return std::string(text);
+        list += (list.empty() ? "" : ", ") + std::string(n);
+    }
+    throw usage_error("--" + std::string(flag) + " takes one of " + list + ", not '" + std::string(text) + "'");
+}
+
+/// The flags (getopt_long), checked; `given` receives the names of those on the command line.
+options parse(int argc, char** argv, std::set<std::string>& given) {
+    static option const longs[] = {{"epochs", required_argument, nullptr, 0},   {"batch", required_argument, nullptr, 0},
+                                   {"lr", required_argument, nullptr, 0},       {"optimizer", required_argument, nullptr, 0},
+                                   {"schedule", required_argument, nullptr, 0}, {"seed", required_argument, nullptr, 0},
+                                   {"threads", required_argument, nullptr, 0},  {"data", required_argument, nullptr, 0},
+                                   {"metrics", required_argument, nullptr, 0},  {"plot", required_argument, nullptr, 0},
+                                   {"save", required_argument, nullptr, 0},     {"resume", required_argument, nullptr, 0},
+                                   {"quiet", no_argument, nullptr, 0},          {"help", no_argument, nullptr, 'h'},
+                                   {nullptr, 0, nullptr, 0}};
+    options o;
+    opterr = 0;
+    for (int index = 0, c; (c = getopt_long(argc, argv, ":h", longs, &index)) != -1;) {
+        if (c == 'h') {
+            std::fputs(usage, stdout);
+            std::exit(0);
+        }
+        if (c == '?') throw usage_error(std::string("unknown option '") + argv[optind - 1] + "'");
+        if (c == ':') throw usage_error(std::string(argv[optind - 1]) + " needs a value");
+        std::string const flag = longs[index].name;
+        std::string_view const arg = optarg ? optarg : "";
+        given.insert(flag);
+        if (flag == "epochs") o.epochs = whole<std::size_t>(flag, arg, 1, 1000);
+        else if (flag == "batch") o.batch = whole<std::size_t>(flag, arg, 1, 60000);
+        else if (flag == "seed") o.seed = whole<std::uint64_t>(flag, arg, 0, UINT64_MAX);
+        else if (flag == "threads") o.threads = whole<unsigned>(flag, arg, 1, std::max(64u, std::thread::hardware_concurrency()));
+        else if (flag == "optimizer") o.optimizer = one_of(flag, arg, {"sgd", "nesterov", "adam", "adamw"});
+        else if (flag == "schedule") o.schedule = one_of(flag, arg, {"cosine", "step", "none"});
+        else if (flag == "data") o.data = std::string(arg);
+        else if (flag == "metrics") o.metrics = arg;
+        else if (flag == "plot") o.plot = arg;
+        else if (flag == "save") o.save = arg;
+        else if (flag == "resume") o.resume = arg;
+        else if (flag == "quiet") o.quiet = true;
+        else if (flag == "lr") {
+            auto const [end, ec] = std::from_chars(arg.data(), arg.data() + arg.size(), o.lr);
+            if (ec != std::errc{} || end != arg.data() + arg.size() || !(o.lr > 0) || !std::isfinite(o.lr))
+                throw usage_error("--lr takes a positive number, not '" + std::string(arg) + "'");
+        }
+    }
+    if (optind < argc) throw usage_error(std::string("unexpected argument '") + argv[optind] + "'");
+    if (!o.resume.empty() && !std::filesystem::is_regular_file(o.resume))
+        throw usage_error("--resume: no file '" + o.resume + "'");
+    return o;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+    std::set<std::string> given;
     options o;
-    CLI::App app{"Trains the d2l chapter's custom layers (MyDense, CenteredLayer) on Fashion-MNIST with lamina."};
-    app.add_option("--epochs", o.epochs, "passes over the training set")->check(CLI::Range(1, 1000));
-    app.add_option("--batch", o.batch, "mini-batch size")->check(CLI::Range(1, 60000));
-    app.add_option("--lr", o.lr, "base learning rate")->check(CLI::PositiveNumber);
-    app.add_option("--optimizer", o.optimizer, "sgd (momentum 0.9), nesterov, adam or adamw")
-        ->check(CLI::IsMember({"sgd", "nesterov", "adam", "adamw"}));
-    app.add_option("--schedule", o.schedule, "learning-rate schedule over the epochs: cosine, step or none")
-        ->check(CLI::IsMember({"cosine", "step", "none"}));
-    app.add_option("--seed", o.seed, "seeds the initial weights and the shuffling");
-    app.add_option("--threads", o.threads, "threads for the matrix products (results do not depend on it)")
-        ->check(CLI::Range(1u, std::max(64u, std::thread::hardware_concurrency())));
-    app.add_option("--data", o.data, "directory with the Fashion-MNIST IDX files (.gz)");
-    app.add_option("--metrics", o.metrics, "write one CSV row per epoch to this file");
-    app.add_option("--plot", o.plot, "draw the loss and accuracy curves into this PNG (gnuplot)");
-    app.add_option("--save", o.save, "after every epoch, write a checkpoint (weights, optimizer state, metrics) to this file");
-    app.add_option("--resume", o.resume, "continue the run a --save checkpoint stored, up to --epochs in all")
-        ->check(CLI::ExistingFile);
-    app.add_flag("--quiet", o.quiet, "no progress bar");
-    CLI11_PARSE(app, argc, argv);
+    try {
+        o = parse(argc, argv, given);
+    } catch (usage_error const& e) {
+        std::cerr << "error: " << e.what() << "\nRun with --help for the options.\n";
+        return 2;
+    }
     try {
         std::vector<epoch_metrics> resumed;
         if (!o.resume.empty()) {
-            std::vector<std::string> given;
+            std::vector<std::string> flags;
             for (std::string flag : {"optimizer", "lr", "schedule", "batch", "seed"})
-                if (app.count("--" + flag) > 0) given.push_back(flag);
-            resumed = resume_settings(o, given);
+                if (given.contains(flag)) flags.push_back(flag);
+            resumed = resume_settings(o, flags);
         }
         return run(o, resumed);
     } catch (std::exception const& e) {
