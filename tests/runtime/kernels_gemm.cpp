@@ -160,6 +160,12 @@ TEMPLATE_TEST_CASE("The packed GEMM, blocked over depth and columns, matches its
     gemm_at<T, 260, 1060>({515});
     // The same with a B of at most 256 KiB on one thread: the first tile of each strip packs it.
     if constexpr (std::is_same_v<T, float>) gemm_at<T, 60, 1060>({2200});
+    // From a depth of 512 (kernels::shared_min_depth) the code is shared and the epilogue runs
+    // per finished block: every row remainder, unpacked (M < 12) and packed, with single-vector
+    // and scalar columns after the full strips (67 and 77 columns, for float and double).
+    static_assert(lm::kernels::shared_min_depth == 512 && lm::kernels::shared_min_depth_plain == 128);
+    gemm_at<T, 512, 67>(all_rows);
+    gemm_at<T, 600, 77>(all_rows);
 }
 
 namespace {
@@ -217,5 +223,7 @@ TEMPLATE_TEST_CASE("The GEMM's tile sums add up to what it stores, at every widt
     tile_sums_at<T, 37, 33>({1, 15, 16, 17, 255});
     // Packed and blocked over depth and columns; 255 rows are split over two threads.
     tile_sums_at<T, 300, 303>({1, 12, 13, 255});
+    // The same through the shared code (depth >= kernels::shared_min_depth), sums taken per block.
+    tile_sums_at<T, 520, 303>({1, 12, 13, 255});
     tile_sums_at<T, 64, 256>({15, 16, 17, 255});
 }

@@ -288,6 +288,78 @@ template <std::size_t K, std::size_t N, class T, class Epi>
     }
 }
 
+// The epilogue of the shared GEMM (gemm_core), its type erased: the micro-kernels store the
+// finished products of a block of rows and one strip of columns, then finish(epi, c, ldc, r0,
+// j0, rows, cols) applies the real epilogue to that block in place, while it is still in L1,
+// and adds each tile's sum to its slot when the epilogue takes sums. One copy of the blocked
+// GEMM then serves every epilogue and every shape, at the price of one more load and store per
+// output vector.
+template <class T>
+struct tile_hook {
+    static constexpr bool copyable = true;
+    void (*finish)(void* epi, T* c, std::size_t ldc, std::size_t r0, std::size_t j0, std::size_t rows, std::size_t cols);
+    void* epi;
+    template <class V>
+    V operator()(std::size_t, std::size_t, V acc) const noexcept {
+        return acc;
+    }
+};
+
+// The tile of rows [r0, r0 + rows) (rows <= MR) and columns [j0, j0 + cols) (cols is NR, W or
+// fewer than W) of a finished product, through epi in place; its sum into its slot.
+template <class Epi, class T>
+[[gnu::always_inline]] inline void finish_tile(Epi& epi, T* c, std::size_t ldc, std::size_t r0, std::size_t j0,
+                                               std::size_t rows, std::size_t cols) {
+    using V = detail::simd<T>;
+    constexpr std::size_t W = V::size, MR = tiles<T>::MR, NV = tiles<T>::NV;
+    constexpr bool sums = requires { epi.tile_sums; };
+    [[maybe_unused]] V part[2] = {V(T(0)), V(T(0))};
+    std::size_t const vec = cols / W * W;
+    if (rows == MR && cols == NV * W) {  // a full tile: unrolled, as in micro
+        LAMINA_UNROLL for (std::size_t m = 0; m < MR; ++m)
+            LAMINA_UNROLL for (std::size_t v = 0; v < NV; ++v) {
+                T* p = c + m * ldc + v * W;
+                V const out = epi(r0 + m, j0 + v * W, V::load_unaligned(p));
+                out.store_unaligned(p);
+                if constexpr (sums) part[(m * NV + v) % 2] += out;
+            }
+    } else {
+        for (std::size_t m = 0; m < rows; ++m)
+            for (std::size_t v = 0; v < vec; v += W) {
+                T* p = c + m * ldc + v;
+                V const out = epi(r0 + m, j0 + v, V::load_unaligned(p));
+                out.store_unaligned(p);
+                if constexpr (sums) part[(m * (vec / W) + v / W) % 2] += out;
+            }
+    }
+    if constexpr (sums) {
+        if (vec > 0) {
+            T* slot = epi.tile_sums + sum_slot<T>(r0, j0, ldc) * W;
+            (V::load_aligned(slot) + (part[0] + part[1])).store_aligned(slot);
+        }
+    }
+    if (vec < cols)  // scalar columns: each row's sum into its slot, as scalar_columns adds it
+        for (std::size_t m = 0; m < rows; ++m) {
+            T s = 0;
+            for (std::size_t j = vec; j < cols; ++j) {
+                T& x = c[m * ldc + j];
+                x = epi(r0 + m, j0 + j, x);
+                s += x;
+            }
+            if constexpr (sums) epi.tile_sums[sum_slot<T>(r0 + m, j0 + vec, ldc) * W] += s;
+        }
+}
+
+// finish_tile over a block of rows [r0, r0 + rows) (r0 a multiple of MR) and one strip of
+// columns: the hook's one call for many tiles.
+template <class Epi, class T>
+void finish_block(void* e, T* c, std::size_t ldc, std::size_t r0, std::size_t j0, std::size_t rows, std::size_t cols) {
+    constexpr std::size_t MR = tiles<T>::MR;
+    Epi& epi = *static_cast<Epi*>(e);
+    for (std::size_t m = 0; m < rows; m += MR)
+        finish_tile(epi, c + m * ldc, ldc, r0 + m, j0, std::min(MR, rows - m), cols);
+}
+
 }  // namespace gemm_detail
 
 /// The number of values in the tile sums of an M×N product (see identity_epilogue): a vector
@@ -298,12 +370,112 @@ constexpr std::size_t sum_slots(std::size_t M) noexcept {
     return (M + tl::MR - 1) / tl::MR * ((N + tl::NR - 1) / tl::NR) * tl::W;
 }
 
+namespace gemm_detail {
+
+// gemm() with the depth and width known at run time: one copy for every large product of a
+// program (see gemm). Epi is identity_epilogue or tile_hook<T>.
+template <class T, class Epi>
+void gemm_core(T const* A, std::size_t M, std::size_t K, T const* B, std::size_t N, T* C, Epi& epi,
+               detail::workspace& ws, bool accumulate) {
+    using tl = tiles<T>;
+    constexpr std::size_t W = tl::W, NR = tl::NR, KC = tl::KC, NC = tl::NC, MR = tl::MR, MC = tl::MC;
+    std::size_t const n_full = N / NR * NR, n_vec = n_full + (N - n_full) / W * W;
+    if (M == 0) return;
+    bool const first = !accumulate;
+    bool const pack = K * N >= 16384 && M >= 2 * MR && n_full > 0;
+    unsigned const threads = threads_for(M * N * K);
+    if (pack) {  // as in gemm()
+        std::size_t const kc_max = std::min(K, KC);
+        std::size_t const nc = n_full > NC && M * kc_max * sizeof(T) > tl::big_a_bytes ? tl::NC_big : NC;
+        T* packed = ws.alloc<T>(kc_max * std::min(nc, n_full));
+        std::size_t const n_ic = (M + MC - 1) / MC;
+        bool const pack_in_tile = threads == 1 && K * N * sizeof(T) <= (std::size_t{256} << 10);
+        for (std::size_t jc = 0; jc < n_full; jc += nc) {
+            std::size_t const n_s = std::min(nc, n_full - jc) / NR;
+            for (std::size_t pc = 0; pc < K; pc += KC) {
+                std::size_t const kc = std::min(KC, K - pc);
+                bool const first_pass = first && pc == 0, last_pass = pc + kc == K;
+                if (!pack_in_tile)
+                    for_tasks(threads, n_s, [&](std::size_t s) { pack_strips<NR>(B, N, pc, kc, jc + s * NR, NR, packed + s * NR * kc); });
+                for_tasks(threads, n_ic * n_s, [&](std::size_t t) {
+                    std::size_t const s = t % n_s * NR;
+                    std::size_t ic = t / n_s * MC;
+                    std::size_t const end = std::min(ic + MC, M);
+                    decltype(auto) e = own_epilogue(epi);
+                    if (pack_in_tile && ic == 0) {
+                        micro<MR, tl::NV, 0, 1, true>(kc, A + pc, K, B + pc * N + jc + s, N, C + jc + s, N, 0, jc + s, first_pass,
+                                                      last_pass, e, packed + s * kc);
+                        ic = MR;
+                    }
+                    std::size_t const ic0 = t / n_s * MC;
+                    rows_dispatch<tl::NV, 0, 1>(end - ic, kc, A + ic * K + pc, K, MR * K, packed + s * kc, NR, C + ic * N + jc + s,
+                                                N, jc + s, first_pass, last_pass, e, ic);
+                    if constexpr (requires { e.finish; })
+                        if (last_pass) e.finish(e.epi, C + ic0 * N + jc + s, N, ic0, jc + s, end - ic0, NR);
+                });
+            }
+        }
+    }
+    if (pack && n_full == N) return;
+    // Rows [r0, r0 + m) of the columns that no packed strip covered.
+    auto rows = [&](std::size_t r0, std::size_t m) {
+        T const* a = A + r0 * K;
+        T* c = C + r0 * N;
+        decltype(auto) e = own_epilogue(epi);
+        constexpr bool hooked = requires { e.finish; };
+        if (!pack)
+            for (std::size_t j0 = 0; j0 < n_full; j0 += NR) {
+                rows_dispatch<tl::NV, 0, 1>(m, K, a, K, MR * K, B + j0, N, c + j0, N, j0, first, true, e, r0);
+                if constexpr (hooked) e.finish(e.epi, c + j0, N, r0, j0, m, NR);
+            }
+        for (std::size_t j0 = n_full; j0 < n_vec; j0 += W) {
+            rows_dispatch<1, 0, 1>(m, K, a, K, MR * K, B + j0, N, c + j0, N, j0, first, true, e, r0);
+            if constexpr (hooked) e.finish(e.epi, c + j0, N, r0, j0, m, W);
+        }
+        if (n_vec == N) return;
+        for (std::size_t r = 0; r < m; ++r)
+            for (std::size_t j = n_vec; j < N; ++j) {
+                T s = first ? T(0) : c[r * N + j];
+                for (std::size_t k = 0; k < K; ++k) s += a[r * K + k] * B[k * N + j];
+                c[r * N + j] = s;
+            }
+        if constexpr (hooked) e.finish(e.epi, c + n_vec, N, r0, n_vec, m, N - n_vec);
+    };
+    if (threads == 1) return rows(0, M);
+    std::size_t const chunk = row_chunk<T>(M, threads);
+    for_tasks(threads, (M + chunk - 1) / chunk, [&](std::size_t i) { rows(i * chunk, std::min(chunk, M - i * chunk)); });
+}
+
+}  // namespace gemm_detail
+
+/// From this depth on, a large product (K·N >= 16384) runs the GEMM code that every such
+/// product shares (gemm_core), with its epilogue applied to each finished block in L1: a
+/// program with many large layers compiles one blocked GEMM instead of one per layer and
+/// epilogue. Shallower products keep their own code, the epilogue applied in registers: at a
+/// depth of 256 the shared code was 3-5 % slower (64×256·256×256 with bias and ReLU, 1 thread);
+/// from 784 on the difference was inside the noise.
+inline constexpr std::size_t shared_min_depth = 512;
+/// The same for a product without epilogue (identity_epilogue: the forward of a training step,
+/// the input gradients), which the shared code runs at no extra cost.
+inline constexpr std::size_t shared_min_depth_plain = 128;
+
 /// C (M×N) = epi(A (M×K) · B (K×N)); `epi` sees (row, column, value) for scalars and vectors
 /// and its result is stored. accumulate: C += A·B (the epilogue must then be the identity).
 /// Large products run on lamina::num_threads() threads, which call `epi` concurrently on
 /// disjoint tiles.
 template <std::size_t K, std::size_t N, class T, class Epi>
 void gemm(T const* A, std::size_t M, T const* B, T* C, Epi& epi, detail::workspace& ws, bool accumulate = false) {
+    if constexpr (K >= (std::is_same_v<Epi, identity_epilogue> ? shared_min_depth_plain : shared_min_depth) &&
+                  K * N >= 16384) {
+        // Deep and large: the one shared copy (gemm_core), the epilogue applied per tile.
+        if constexpr (std::is_same_v<Epi, identity_epilogue>) {
+            gemm_detail::gemm_core(A, M, K, B, N, C, epi, ws, accumulate);
+        } else {
+            gemm_detail::tile_hook<T> hook{&gemm_detail::finish_block<Epi, T>, &epi};
+            gemm_detail::gemm_core(A, M, K, B, N, C, hook, ws, accumulate);
+        }
+        return;
+    }
     using tl = gemm_detail::tiles<T>;
     constexpr std::size_t NR = tl::NR, KC = tl::KC, NC = tl::NC, MR = tl::MR, MC = tl::MC;
     constexpr std::size_t n_full = N / NR * NR;  // columns in full-width strips
@@ -375,17 +547,17 @@ template <std::size_t M, std::size_t K, std::size_t N, class T, class Epi>
 /// The largest product (in multiply-adds) that gemm_small takes.
 inline constexpr std::size_t small_gemm_macs = 4096;
 
-/// C (M×N) (+)= Aᵀ·B for A (D×M) and B (D×N) with the depth D known at run time: the weight
-/// gradient Xᵀ·G of a matmul. Both operands are packed per depth block, so that every tile
-/// reads them sequentially.
-template <std::size_t M, std::size_t N, class T>
-void gemm_tn(T const* A, std::size_t D, T const* B, T* C, detail::workspace& ws, bool accumulate) {
+namespace gemm_detail {
+// gemm_tn with every extent known at run time: one copy serves every weight gradient.
+template <class T>
+void gemm_tn_core(T const* A, std::size_t D, std::size_t M, T const* B, std::size_t N, T* C, detail::workspace& ws,
+                  bool accumulate) {
     using tl = gemm_detail::tiles<T>;
     constexpr std::size_t W = tl::W, NR = tl::NR, KC = tl::KC, NC = tl::NC, MR = tl::MR, MC = tl::MC;
-    constexpr std::size_t n_full = N / NR * NR;
-    constexpr std::size_t n_vec = n_full + (N - n_full) / W * W;
-    constexpr std::size_t m_pad = (M + MR - 1) / MR * MR;
-    constexpr std::size_t n_ic = (M + MC - 1) / MC;
+    std::size_t const n_full = N / NR * NR;
+    std::size_t const n_vec = n_full + (N - n_full) / W * W;
+    std::size_t const m_pad = (M + MR - 1) / MR * MR;
+    std::size_t const n_ic = (M + MC - 1) / MC;
     identity_epilogue id;
     if (D == 0) {
         if (!accumulate) std::fill_n(C, M * N, T(0));
@@ -429,7 +601,7 @@ void gemm_tn(T const* A, std::size_t D, T const* B, T* C, detail::workspace& ws,
                                                       id, ic);
             });
         }
-        if constexpr (n_full < N) {
+        if (n_full < N) {
             // The columns past the full strips, by chunks of rows (whole micro-tiles).
             gemm_detail::for_tasks(threads, (M + chunk - 1) / chunk, [&](std::size_t i) {
                 std::size_t const r0 = i * chunk, rm = std::min(chunk, M - r0);
@@ -445,6 +617,16 @@ void gemm_tn(T const* A, std::size_t D, T const* B, T* C, detail::workspace& ws,
             });
         }
     }
+}
+
+}  // namespace gemm_detail
+
+/// C (M×N) (+)= Aᵀ·B for A (D×M) and B (D×N) with the depth D known at run time: the weight
+/// gradient Xᵀ·G of a matmul. Both operands are packed per depth block, so that every tile
+/// reads them sequentially.
+template <std::size_t M, std::size_t N, class T>
+void gemm_tn(T const* A, std::size_t D, T const* B, T* C, detail::workspace& ws, bool accumulate) {
+    gemm_detail::gemm_tn_core(A, D, M, B, N, C, ws, accumulate);
 }
 
 /// dst (C×R) = srcᵀ for src (R×C).
