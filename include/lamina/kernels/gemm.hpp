@@ -372,50 +372,70 @@ constexpr std::size_t sum_slots(std::size_t M) noexcept {
 
 namespace gemm_detail {
 
+// The packed part of a product (gemm, gemm_core): every full strip of NR columns, blocked over
+// depth and columns. Inlined, so that gemm's static depth and width stay constants.
+template <class T, class Epi>
+[[gnu::always_inline]] inline void packed_product(T const* A, std::size_t M, std::size_t K, T const* B, std::size_t N, T* C,
+                                                  Epi& epi, detail::workspace& ws, bool first, unsigned threads) {
+    using tl = tiles<T>;
+    constexpr std::size_t NR = tl::NR, KC = tl::KC, NC = tl::NC, MR = tl::MR, MC = tl::MC;
+    std::size_t const n_full = N / NR * NR;
+    // Blocked and packed: for each panel of NC columns and KC depth, copy B's strips
+    // contiguous, then sweep every row block over every strip. On one thread and with a B
+    // that fits in L2, the tasks of the first row block come first, and the first tile of
+    // each packs its strip (micro's Pack): 64×256·256×256 went from 92 to 88 µs and
+    // 13×256·256×256 from 27 to 22 µs. A larger B, whose rows come from L3, and threads
+    // pack the panel before any tile reads it.
+    // An A whose depth block (M rows × up to KC) outgrows L2 comes from memory again for every
+    // panel: wider panels, kept in L3, read it fewer times (1024×4096·4096×4096: about 3 %
+    // faster with 1024 columns than with 256; at 256×1024·1024×1024, 5 % slower).
+    std::size_t const kc_max = std::min(K, KC);
+    std::size_t const nc = n_full > NC && M * kc_max * sizeof(T) > tl::big_a_bytes ? tl::NC_big : NC;
+    T* packed = ws.alloc<T>(kc_max * std::min(nc, n_full));
+    std::size_t const n_ic = (M + MC - 1) / MC;
+    bool const pack_in_tile = threads == 1 && K * N * sizeof(T) <= (std::size_t{256} << 10);
+    for (std::size_t jc = 0; jc < n_full; jc += nc) {
+        std::size_t const n_s = std::min(nc, n_full - jc) / NR;
+        for (std::size_t pc = 0; pc < K; pc += KC) {
+            std::size_t const kc = std::min(KC, K - pc);
+            bool const first_pass = first && pc == 0, last_pass = pc + kc == K;
+            if (!pack_in_tile)
+                for_tasks(threads, n_s, [&](std::size_t s) {
+                    pack_strips<NR>(B, N, pc, kc, jc + s * NR, NR, packed + s * NR * kc);
+                });
+            for_tasks(threads, n_ic * n_s, [&](std::size_t t) {
+                std::size_t const s = t % n_s * NR;
+                std::size_t ic = t / n_s * MC;
+                std::size_t const end = std::min(ic + MC, M);
+                decltype(auto) e = own_epilogue(epi);
+                if (pack_in_tile && ic == 0) {  // M >= 2·MR: a whole tile
+                    micro<MR, tl::NV, 0, 1, true>(kc, A + pc, K, B + pc * N + jc + s, N, C + jc + s, N, 0, jc + s,
+                                                  first_pass, last_pass, e, packed + s * kc);
+                    ic = MR;
+                }
+                std::size_t const ic0 = t / n_s * MC;
+                rows_dispatch<tl::NV, 0, 1>(end - ic, kc, A + ic * K + pc, K, MR * K, packed + s * kc, NR, C + ic * N + jc + s, N,
+                                            jc + s, first_pass, last_pass, e, ic);
+                if constexpr (requires { e.finish; })  // gemm_core's hook
+                    if (last_pass) e.finish(e.epi, C + ic0 * N + jc + s, N, ic0, jc + s, end - ic0, NR);
+            });
+        }
+    }
+}
+
 // gemm() with the depth and width known at run time: one copy for every large product of a
 // program (see gemm). Epi is identity_epilogue or tile_hook<T>.
 template <class T, class Epi>
 void gemm_core(T const* A, std::size_t M, std::size_t K, T const* B, std::size_t N, T* C, Epi& epi,
                detail::workspace& ws, bool accumulate) {
     using tl = tiles<T>;
-    constexpr std::size_t W = tl::W, NR = tl::NR, KC = tl::KC, NC = tl::NC, MR = tl::MR, MC = tl::MC;
+    constexpr std::size_t W = tl::W, NR = tl::NR, MR = tl::MR;
     std::size_t const n_full = N / NR * NR, n_vec = n_full + (N - n_full) / W * W;
     if (M == 0) return;
     bool const first = !accumulate;
     bool const pack = K * N >= 16384 && M >= 2 * MR && n_full > 0;
     unsigned const threads = threads_for(M * N * K);
-    if (pack) {  // as in gemm()
-        std::size_t const kc_max = std::min(K, KC);
-        std::size_t const nc = n_full > NC && M * kc_max * sizeof(T) > tl::big_a_bytes ? tl::NC_big : NC;
-        T* packed = ws.alloc<T>(kc_max * std::min(nc, n_full));
-        std::size_t const n_ic = (M + MC - 1) / MC;
-        bool const pack_in_tile = threads == 1 && K * N * sizeof(T) <= (std::size_t{256} << 10);
-        for (std::size_t jc = 0; jc < n_full; jc += nc) {
-            std::size_t const n_s = std::min(nc, n_full - jc) / NR;
-            for (std::size_t pc = 0; pc < K; pc += KC) {
-                std::size_t const kc = std::min(KC, K - pc);
-                bool const first_pass = first && pc == 0, last_pass = pc + kc == K;
-                if (!pack_in_tile)
-                    for_tasks(threads, n_s, [&](std::size_t s) { pack_strips<NR>(B, N, pc, kc, jc + s * NR, NR, packed + s * NR * kc); });
-                for_tasks(threads, n_ic * n_s, [&](std::size_t t) {
-                    std::size_t const s = t % n_s * NR;
-                    std::size_t ic = t / n_s * MC;
-                    std::size_t const end = std::min(ic + MC, M);
-                    decltype(auto) e = own_epilogue(epi);
-                    if (pack_in_tile && ic == 0) {
-                        micro<MR, tl::NV, 0, 1, true>(kc, A + pc, K, B + pc * N + jc + s, N, C + jc + s, N, 0, jc + s, first_pass,
-                                                      last_pass, e, packed + s * kc);
-                        ic = MR;
-                    }
-                    std::size_t const ic0 = t / n_s * MC;
-                    rows_dispatch<tl::NV, 0, 1>(end - ic, kc, A + ic * K + pc, K, MR * K, packed + s * kc, NR, C + ic * N + jc + s,
-                                                N, jc + s, first_pass, last_pass, e, ic);
-                    if constexpr (requires { e.finish; })
-                        if (last_pass) e.finish(e.epi, C + ic0 * N + jc + s, N, ic0, jc + s, end - ic0, NR);
-                });
-            }
-        }
-    }
+    if (pack) packed_product(A, M, K, B, N, C, epi, ws, first, threads);
     if (pack && n_full == N) return;
     // Rows [r0, r0 + m) of the columns that no packed strip covered.
     auto rows = [&](std::size_t r0, std::size_t m) {
@@ -467,7 +487,7 @@ template <std::size_t K, std::size_t N, class T, class Epi>
 void gemm(T const* A, std::size_t M, T const* B, T* C, Epi& epi, detail::workspace& ws, bool accumulate = false) {
     if constexpr (K >= (std::is_same_v<Epi, identity_epilogue> ? shared_min_depth_plain : shared_min_depth) &&
                   K * N >= 16384) {
-        // Deep and large: the one shared copy (gemm_core), the epilogue applied per tile.
+        // Deep and large: the one shared copy (gemm_core), the epilogue applied per finished block.
         if constexpr (std::is_same_v<Epi, identity_epilogue>) {
             gemm_detail::gemm_core(A, M, K, B, N, C, epi, ws, accumulate);
         } else {
@@ -477,7 +497,7 @@ void gemm(T const* A, std::size_t M, T const* B, T* C, Epi& epi, detail::workspa
         return;
     }
     using tl = gemm_detail::tiles<T>;
-    constexpr std::size_t NR = tl::NR, KC = tl::KC, NC = tl::NC, MR = tl::MR, MC = tl::MC;
+    constexpr std::size_t NR = tl::NR, MR = tl::MR;
     constexpr std::size_t n_full = N / NR * NR;  // columns in full-width strips
     if (M == 0) return;
     bool const first = !accumulate;
@@ -486,46 +506,7 @@ void gemm(T const* A, std::size_t M, T const* B, T* C, Epi& epi, detail::workspa
     // Threads take disjoint tiles of C, each summed over the whole depth in the one-thread
     // order: the result does not depend on the thread count.
     unsigned const threads = M * N * K < gemm_detail::parallel_min_macs ? 1 : gemm_detail::threads_for(M * N * K);
-    if (pack) {
-        // Blocked and packed: for each panel of NC columns and KC depth, copy B's strips
-        // contiguous, then sweep every row block over every strip. On one thread and with a B
-        // that fits in L2, the tasks of the first row block come first, and the first tile of
-        // each packs its strip (micro's Pack): 64×256·256×256 went from 92 to 88 µs and
-        // 13×256·256×256 from 27 to 22 µs. A larger B, whose rows come from L3, and threads
-        // pack the panel before any tile reads it.
-        // An A whose depth block (M rows × up to KC) outgrows L2 comes from memory again for every
-        // panel: wider panels, kept in L3, read it fewer times (1024×4096·4096×4096: about 3 %
-        // faster with 1024 columns than with 256; at 256×1024·1024×1024, 5 % slower).
-        constexpr std::size_t kc_max = std::min(K, KC);
-        std::size_t const nc = n_full > NC && M * kc_max * sizeof(T) > tl::big_a_bytes ? tl::NC_big : NC;
-        T* packed = ws.alloc<T>(kc_max * std::min(nc, n_full));
-        std::size_t const n_ic = (M + MC - 1) / MC;
-        bool const pack_in_tile = threads == 1 && K * N * sizeof(T) <= (std::size_t{256} << 10);
-        for (std::size_t jc = 0; jc < n_full; jc += nc) {
-            std::size_t const n_s = std::min(nc, n_full - jc) / NR;
-            for (std::size_t pc = 0; pc < K; pc += KC) {
-                std::size_t const kc = std::min(KC, K - pc);
-                bool const first_pass = first && pc == 0, last_pass = pc + kc == K;
-                if (!pack_in_tile)
-                    gemm_detail::for_tasks(threads, n_s, [&](std::size_t s) {
-                        gemm_detail::pack_strips<NR>(B, N, pc, kc, jc + s * NR, NR, packed + s * NR * kc);
-                    });
-                gemm_detail::for_tasks(threads, n_ic * n_s, [&](std::size_t t) {
-                    std::size_t const s = t % n_s * NR;
-                    std::size_t ic = t / n_s * MC;
-                    std::size_t const end = std::min(ic + MC, M);
-                    decltype(auto) e = gemm_detail::own_epilogue(epi);
-                    if (pack_in_tile && ic == 0) {  // M >= 2·MR: a whole tile
-                        gemm_detail::micro<MR, tl::NV, 0, 1, true>(kc, A + pc, K, B + pc * N + jc + s, N, C + jc + s, N, 0,
-                                                                   jc + s, first_pass, last_pass, e, packed + s * kc);
-                        ic = MR;
-                    }
-                    gemm_detail::rows_dispatch<tl::NV, 0, 1>(end - ic, kc, A + ic * K + pc, K, MR * K, packed + s * kc, NR,
-                                                          C + ic * N + jc + s, N, jc + s, first_pass, last_pass, e, ic);
-                });
-            }
-        }
-    }
+    if (pack) gemm_detail::packed_product(A, M, K, B, N, C, epi, ws, first, threads);
     if (pack && n_full == N) return;
     // Rows [r0, r0 + m) of the columns that no packed strip covered.
     auto rows = [&](std::size_t r0, std::size_t m) {
