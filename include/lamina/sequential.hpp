@@ -277,6 +277,7 @@ private:
             recorded_batch_ = batch;
         } else {
             recorded_batch_ = no_record;
+            ws_.recording = false;  // a training call's record is dropped (backward now throws)
         }
         run(p, batch, seq{});
         if (!training_) ws_.settle();
@@ -449,7 +450,7 @@ private:
         auto e = as_expr(std::as_const(layer_at<I + 1>())(detail::seam<P>(st)));
         static_assert(std::is_same_v<typename decltype(e)::shape_type, SO>);
         if constexpr (SO::dynamic) out.resize(e.batch());
-        detail::evaluate_sized(e, out.data(), ws_);
+        detail::evaluate_sized<false>(e, out.data(), ws_);
         return out.data();
     }
 
@@ -481,7 +482,7 @@ private:
             auto e = as_expr(std::as_const(layer_at<I>())(input_leaf<T, SI>(in, SI::batch_of(batch))));
             if constexpr (SO::dynamic) out.resize(e.batch());
             ws_.reset();
-            detail::evaluate_sized(e, out.data(), ws_);
+            detail::evaluate_sized<false>(e, out.data(), ws_);
         }
         return out.data();
     }

@@ -32,11 +32,13 @@ struct summing_epilogue : fused_epilogue<E> {
 };
 
 /// out = e. `e` is prepared here, so it must not have been prepared before. While ws is
-/// recording, e keeps what its backward pass reads, until ws is reset.
-template <class E, class T>
+/// recording, e keeps what its backward pass reads, until ws is reset. MayRecord = false: the
+/// caller knows ws is not recording (inference), and no unfused path is compiled for a
+/// fusable e.
+template <bool MayRecord = true, class E, class T>
 [[gnu::always_inline]] inline void evaluate_inline(E& e, T* out, workspace& ws) {
     if constexpr (E::fusable) {
-        if (!ws.recording) {
+        if (!MayRecord || !ws.recording) {
             e.prepare(ws, true);
             fused_epilogue<E> epi{e};
             e.visit_fused([&](auto const& mm) { mm.run(out, epi); });
@@ -52,10 +54,10 @@ void evaluate(E& e, T* out, workspace& ws) {
 }
 /// evaluate(), inlined into its caller when every extent is known at compile time: a small
 /// layer's whole evaluation then compiles into the call, with no expression left in memory.
-template <class E, class T>
+template <bool MayRecord = true, class E, class T>
 [[gnu::always_inline]] inline void evaluate_sized(E& e, T* out, workspace& ws) {
     if constexpr (E::shape_type::dynamic) evaluate(e, out, ws);
-    else evaluate_inline(e, out, ws);
+    else evaluate_inline<MayRecord>(e, out, ws);
 }
 
 /// The output of one layer read as the input of the next (Sequential builds it), evaluated only
@@ -114,22 +116,53 @@ struct seam : expr_base<seam<E>> {
     void backprop(G const&, workspace&) const noexcept {}
 
 private:
+    // A product with every extent static and at most this many tile-sum values keeps them on
+    // the stack, zeroed and added in registers (the seed net at batch 4: 64).
+    static constexpr std::size_t stack_slots = 256;
+
     void produce() const {
         if (s->done) return;
         s->done = true;
         E& e = s->e;
         e.prepare(*s->ws, true);
-        if (s->want_sum) {
-            std::size_t const n = kernels::sum_slots<E::shape_type::cols, value_type>(E::shape_type::rows(e.batch()));
-            value_type* slots = s->ws->template alloc<value_type>(n);  // aligned: the GEMM adds whole vectors
-            using V = simd<value_type>;  // n is a multiple of the vector width
-            for (std::size_t i = 0; i < n; i += V::size) V(value_type(0)).store_aligned(slots + i);
-            summing_epilogue<E> epi{{e}, slots};
-            e.visit_fused([&](auto const& mm) { mm.run(s->buf, epi); });
-            s->sum = kernels::sum_all(leaf<value_type const, shape<dyn>>(slots, n));
-        } else {
+        if (!s->want_sum) {
             fused_epilogue<E> epi{e};
             e.visit_fused([&](auto const& mm) { mm.run(s->buf, epi); });
+            return;
+        }
+        using S = typename E::shape_type;
+        if constexpr (!S::dynamic && kernels::sum_slots<S::cols, value_type>(S::rows(0)) <= stack_slots) {
+            constexpr std::size_t n = kernels::sum_slots<S::cols, value_type>(S::rows(0));
+            alignas(64) value_type slots[n];
+            s->sum = summed<n>(e, slots);
+        } else {
+            std::size_t const n = kernels::sum_slots<S::cols, value_type>(S::rows(e.batch()));
+            s->sum = summed<0>(e, s->ws->template alloc<value_type>(n), n);  // aligned: the GEMM adds whole vectors
+        }
+    }
+    // Runs the product into the buffer, taking its tile sums in `slots` (N of them, or n when N
+    // is 0); returns their total. N > 0: zeroed and added with straight-line vector code (a
+    // zeroing loop became a call to memset, which cost the seed net at batch 4 about 10 %).
+    template <std::size_t N>
+    [[gnu::always_inline]] double summed(E& e, value_type* slots, std::size_t n = N) const {
+        using V = simd<value_type>;  // n is a multiple of the vector width
+        constexpr std::size_t W = V::size;
+        if constexpr (N > 0) {
+            [&]<std::size_t... i>(std::index_sequence<i...>) {
+                ((V(value_type(0)).store_aligned(slots + i * W)), ...);
+            }(std::make_index_sequence<N / W>{});
+        } else {
+            for (std::size_t i = 0; i < n; i += W) V(value_type(0)).store_aligned(slots + i);
+        }
+        summing_epilogue<E> epi{{e}, slots};
+        e.visit_fused([&](auto const& mm) { mm.run(s->buf, epi); });
+        if constexpr (N > 0) {
+            V total = [&]<std::size_t... i>(std::index_sequence<i...>) {
+                return (V(value_type(0)) + ... + V::load_aligned(slots + i * W));
+            }(std::make_index_sequence<N / W>{});
+            return static_cast<double>(xsimd::hadd(total));
+        } else {
+            return kernels::sum_all(leaf<value_type const, shape<dyn>>(slots, n));
         }
     }
 };

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <type_traits>
+#include <utility>
 
 #include "lamina/detail/thread_pool.hpp"
 #include "lamina/detail/workspace.hpp"
@@ -231,6 +232,57 @@ template <std::size_t K, std::size_t N, std::size_t J0, class T, class Epi>
     }
 }
 
+// v's lanes moved down by Off: lane i takes lane i + Off (the top lanes repeat the last one).
+template <std::size_t Off, class V, std::size_t... I>
+[[gnu::always_inline]] inline V lanes_down(V v, std::index_sequence<I...>) {
+    if constexpr (Off == 0) {
+        return v;
+    } else {
+        using U = xsimd::as_unsigned_integer_t<typename V::value_type>;
+        constexpr std::size_t last = sizeof...(I) - 1;
+        return xsimd::swizzle(v, xsimd::batch_constant<xsimd::batch<U, typename V::arch_type>,
+                                                       static_cast<U>(I + Off < last ? I + Off : last)...>{});
+    }
+}
+
+// Row k of a B of K rows of N values, as a vector from lane 0: one unaligned load at k·N or,
+// where that would pass B's end, the load that ends there with its lanes moved down.
+template <std::size_t K, std::size_t N, std::size_t k, class V, class T>
+[[gnu::always_inline]] inline V narrow_row(T const* B) {
+    constexpr std::size_t end = K * N - V::size;
+    if constexpr (k * N <= end) return V::load_unaligned(B + k * N);
+    else return lanes_down<k * N - end>(V::load_unaligned(B + end), std::make_index_sequence<V::size>{});
+}
+
+// Fewer columns than a vector holds (N < W: the chapter's 5→3), and at least a vector of B: per
+// row, one vector of accumulators, lane t for column t, over the static depth, then the
+// epilogue per column, as scalar_columns does. Three columns of two rows: 30 scalar FMAs
+// become 10 vector ones.
+template <std::size_t K, std::size_t N, class T, class Epi>
+[[gnu::always_inline]] inline void narrow_columns(std::size_t M, T const* A, T const* B, T* C, Epi& epi,
+                                                  std::size_t r_base) {
+    using V = detail::simd<T>;
+    constexpr std::size_t W = V::size;
+    static_assert(N < W && K * N >= W);
+    V b[K];
+    [&]<std::size_t... k>(std::index_sequence<k...>) {
+        ((b[k] = narrow_row<K, N, k, V>(B)), ...);
+    }(std::make_index_sequence<K>{});
+    for (std::size_t r = 0; r < M; ++r) {
+        T const* a = A + r * K;
+        V acc = V(a[0]) * b[0];
+        LAMINA_UNROLL for (std::size_t k = 1; k < K; ++k) acc = xsimd::fma(V(a[k]), b[k], acc);
+        alignas(sizeof(V)) T lane[W];
+        acc.store_aligned(lane);
+        [[maybe_unused]] T s = 0;
+        LAMINA_UNROLL for (std::size_t t = 0; t < N; ++t) {
+            T const out = C[r * N + t] = epi(r_base + r, t, lane[t]);
+            if constexpr (requires { epi.tile_sums; }) s += out;
+        }
+        if constexpr (requires { epi.tile_sums; }) epi.tile_sums[sum_slot<T>(r_base + r, 0, N) * W] += s;
+    }
+}
+
 // Threads only pay from about this many multiply-adds: on 2 Zen 3 cores two threads break
 // even near 2^16 and gain 1.2-1.4× at 2^17 (1.6× at 2^18), with both threads already awake.
 inline constexpr std::size_t parallel_min_macs = std::size_t{1} << 17;
@@ -282,6 +334,8 @@ template <std::size_t K, std::size_t N, class T, class Epi>
                     for (std::size_t k = 0; k < K; ++k) s += a[r * K + k] * B[k * N + j];
                     c[r * N + j] = s;
                 }
+        } else if constexpr (n_vec == 0 && K * N >= W && K <= 16) {
+            narrow_columns<K, N>(m, a, B, c, e, r0);
         } else {
             scalar_columns<K, N, n_vec>(m, a, B, c, e, r0);
         }
