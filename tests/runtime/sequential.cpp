@@ -198,6 +198,27 @@ TEST_CASE("A net whose Input fixes the batch gives the outputs and gradients of 
     fixed_batch_matches_dynamic<64, 16, lm::Dense<40, lm::ReLU>, lm::Centered>(74);  // past the unrolled size
 }
 
+TEST_CASE("An inference call after a training call that had no backward gives the inference output and drops "
+          "the record",
+          "[sequential]") {
+    using In = lm::Input<5>::batch<2>;
+    lm::Sequential<In, lm::Dense<3, lm::ReLU>, lm::Dense<4>, lm::Centered> trained;
+    lm::generator g(75);
+    randomize_biases(trained, g);
+    auto const x = lm::randn<2, 5>(g);
+    auto const want = copy_of(trained(x));  // before any training call
+    trained.train();
+    auto const first = copy_of(trained(x));
+    CHECK(differences(first, want, 0) == "");
+    trained.eval();
+    CHECK(differences(trained(x), want, 0) == "");
+    CHECK_THROWS_WITH(trained.backward(lm::sum(trained(x))), Catch::Contains("no recorded forward pass"));
+    trained.train();  // and training again records again
+    auto y = trained(x);
+    CHECK(differences(y, want, 0) == "");
+    CHECK_NOTHROW(trained.backward(lm::sum(y)));
+}
+
 TEST_CASE("Parameters are walked in layer order with PyTorch's structural names", "[sequential][params]") {
     lm::Sequential<lm::Input<8>, lm::Dense<16, lm::ReLU>, lm::Centered, MyDense<4>, lm::Dense<2>> net;
     std::vector<std::string> names;
