@@ -48,15 +48,15 @@ template <bool MayRecord = true, class E, class T>
     e.prepare(ws, false);
     kernels::elementwise(e, out);
 }
-template <class E, class T>
+template <bool MayRecord = true, class E, class T>
 void evaluate(E& e, T* out, workspace& ws) {
-    evaluate_inline(e, out, ws);
+    evaluate_inline<MayRecord>(e, out, ws);
 }
 /// evaluate(), inlined into its caller when every extent is known at compile time: a small
 /// layer's whole evaluation then compiles into the call, with no expression left in memory.
 template <bool MayRecord = true, class E, class T>
 [[gnu::always_inline]] inline void evaluate_sized(E& e, T* out, workspace& ws) {
-    if constexpr (E::shape_type::dynamic) evaluate(e, out, ws);
+    if constexpr (E::shape_type::dynamic) evaluate<MayRecord>(e, out, ws);
     else evaluate_inline<MayRecord>(e, out, ws);
 }
 
