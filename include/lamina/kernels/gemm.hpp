@@ -206,9 +206,22 @@ void pack_strips(T const* B, std::size_t ldb, std::size_t p, std::size_t kc, std
         for (std::size_t k = 0; k < kc; ++k) copy_short<NR>(B + (p + k) * ldb + j + s, out + s * kc + k * NR);
 }
 
-// Columns narrower than one vector: per row, NT scalar accumulators over the static depth,
-// fully unrolled for small layers (the chapter's 5→3 runs entirely here). A and C start at
-// row r_base.
+// Columns [J0, N) of row r of C (`row` points to its column 0) from their sums acc[0 .. N - J0):
+// through the epilogue, stored, and their total added to the row's tile-sum slot when the
+// epilogue takes sums.
+template <std::size_t N, std::size_t J0, class T, class Epi>
+[[gnu::always_inline]] inline void finish_columns(T const* acc, T* row, std::size_t r, Epi& epi) {
+    [[maybe_unused]] T s = 0;
+    LAMINA_UNROLL for (std::size_t t = 0; t < N - J0; ++t) {
+        T const out = row[J0 + t] = epi(r, J0 + t, acc[t]);
+        if constexpr (requires { epi.tile_sums; }) s += out;
+    }
+    if constexpr (requires { epi.tile_sums; }) epi.tile_sums[sum_slot<T>(r, J0, N) * detail::simd<T>::size] += s;
+}
+
+// Columns narrower than one vector, where narrow_columns does not apply: per row, NT scalar
+// accumulators over the static depth, fully unrolled for small layers. A and C start at row
+// r_base.
 template <std::size_t K, std::size_t N, std::size_t J0, class T, class Epi>
 [[gnu::always_inline]] inline void scalar_columns(std::size_t M, T const* A, T const* B, T* C, Epi& epi,
                                                   std::size_t r_base = 0) {
@@ -223,26 +236,17 @@ template <std::size_t K, std::size_t N, std::size_t J0, class T, class Epi>
             for (std::size_t k = 0; k < K; ++k)
                 LAMINA_UNROLL for (std::size_t t = 0; t < NT; ++t) acc[t] += a[k] * B[k * N + J0 + t];
         }
-        LAMINA_UNROLL for (std::size_t t = 0; t < NT; ++t) acc[t] = C[r * N + J0 + t] = epi(r_base + r, J0 + t, acc[t]);
-        if constexpr (requires { epi.tile_sums; }) {
-            T s = 0;
-            LAMINA_UNROLL for (std::size_t t = 0; t < NT; ++t) s += acc[t];
-            epi.tile_sums[sum_slot<T>(r_base + r, J0, N) * detail::simd<T>::size] += s;
-        }
+        finish_columns<N, J0>(acc, C + r * N, r_base + r, epi);
     }
 }
 
 // v's lanes moved down by Off: lane i takes lane i + Off (the top lanes repeat the last one).
 template <std::size_t Off, class V, std::size_t... I>
 [[gnu::always_inline]] inline V lanes_down(V v, std::index_sequence<I...>) {
-    if constexpr (Off == 0) {
-        return v;
-    } else {
-        using U = xsimd::as_unsigned_integer_t<typename V::value_type>;
-        constexpr std::size_t last = sizeof...(I) - 1;
-        return xsimd::swizzle(v, xsimd::batch_constant<xsimd::batch<U, typename V::arch_type>,
-                                                       static_cast<U>(I + Off < last ? I + Off : last)...>{});
-    }
+    using U = xsimd::as_unsigned_integer_t<typename V::value_type>;
+    constexpr std::size_t last = sizeof...(I) - 1;
+    return xsimd::swizzle(v, xsimd::batch_constant<xsimd::batch<U, typename V::arch_type>,
+                                                   static_cast<U>(I + Off < last ? I + Off : last)...>{});
 }
 
 // Row k of a B of K rows of N values, as a vector from lane 0: one unaligned load at k·N or,
@@ -274,12 +278,7 @@ template <std::size_t K, std::size_t N, class T, class Epi>
         LAMINA_UNROLL for (std::size_t k = 1; k < K; ++k) acc = xsimd::fma(V(a[k]), b[k], acc);
         alignas(sizeof(V)) T lane[W];
         acc.store_aligned(lane);
-        [[maybe_unused]] T s = 0;
-        LAMINA_UNROLL for (std::size_t t = 0; t < N; ++t) {
-            T const out = C[r * N + t] = epi(r_base + r, t, lane[t]);
-            if constexpr (requires { epi.tile_sums; }) s += out;
-        }
-        if constexpr (requires { epi.tile_sums; }) epi.tile_sums[sum_slot<T>(r_base + r, 0, N) * W] += s;
+        finish_columns<N, 0>(lane, C + r * N, r_base + r, epi);
     }
 }
 
