@@ -227,3 +227,51 @@ TEMPLATE_TEST_CASE("The GEMM's tile sums add up to what it stores, at every widt
     tile_sums_at<T, 520, 303>({1, 12, 13, 255});
     tile_sums_at<T, 64, 256>({15, 16, 17, 255});
 }
+
+namespace {
+
+// gemm_tn<M, N>: C = Aᵀ·B, then C += Aᵀ·B, for A (D×M) and B (D×N) of integers, bit for bit
+// against a double loop, on 1 and 2 threads.
+template <class T, std::size_t M, std::size_t N>
+void gemm_tn_at(std::initializer_list<std::size_t> depths) {
+    lm::generator g(M * 1000 + N);
+    for (std::size_t D : depths) {
+        INFO("(" << D << " x " << M << ")ᵀ x (" << D << " x " << N << ")");
+        std::vector<T> A(D * M), B(D * N);
+        fill_integers(A, g);
+        fill_integers(B, g);
+        std::vector<double> want(M * N);
+        for (std::size_t i = 0; i < M; ++i)
+            for (std::size_t j = 0; j < N; ++j) {
+                double s = 0;
+                for (std::size_t d = 0; d < D; ++d) s += double(A[d * M + i]) * B[d * N + j];
+                want[i * N + j] = s;
+            }
+        std::vector<double> twice(want);
+        for (double& w : twice) w *= 2;
+        for (unsigned threads : {1u, 2u}) {
+            INFO(threads << " threads");
+            lm::set_num_threads(threads);
+            lm::detail::workspace ws;
+            std::vector<T> C(M * N, T(-99));
+            lm::kernels::gemm_tn<M, N>(A.data(), D, B.data(), C.data(), ws, false);
+            CHECK(differences(C, want, 0) == "");
+            lm::kernels::gemm_tn<M, N>(A.data(), D, B.data(), C.data(), ws, true);
+            CHECK(differences(C, twice, 0) == "");
+        }
+        lm::set_num_threads(1);
+    }
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("The transposed GEMM (the weight gradient) matches a double loop over depth blocks and panels",
+                   "[kernels]", float, double) {
+    using T = TestType;
+    // Depths of one row, of part of a block, of two blocks of 256 with a remainder not a
+    // multiple of the packing tasks' 32 rows; columns of two panels of 256, single vectors and
+    // scalars after the full strips; every row remainder of the 6-row tile.
+    gemm_tn_at<T, 13, 300>({1, 37, 300});
+    gemm_tn_at<T, 100, 35>({1, 600});
+    gemm_tn_at<T, 6, 5>({1, 40});
+}
