@@ -171,6 +171,9 @@ TEST_CASE("The packed GEMM gives the same bits with 1, 2 and 3 threads", "[threa
     gemm_same_bits<double, 257, 70>({15, 193});
     // 515 rows: panels of 1024 columns (kernels::gemm's big_a_bytes).
     gemm_same_bits<float, 260, 1060>({515});
+    // Fewer full strips than threads (one, with 4 floats a vector): the threads split the rows
+    // instead, in whole micro-tiles, each part at least two of them.
+    gemm_same_bits<float, 2048, 12>({12, 13, 24, 25, 97, 200});
 }
 
 TEST_CASE("The Aᵀ·B GEMM gives the same bits with 1, 2 and 3 threads", "[threads][kernels]") {

@@ -164,6 +164,27 @@ template <std::size_t MR, std::size_t NV, std::size_t KS, std::size_t SA, bool P
     }
 }
 
+// micro() over a depth known at run time, out of line: the depth loop then gets registers of
+// its own, whatever its caller keeps live (inlined into the threaded packed product, GCC 12
+// spilled B's two vectors to the stack on every step: 256×1024·1024×1024 ran at 0.72 of
+// OpenBLAS's speed instead of 0.92). A copyable epilogue comes by value (own_epilogue).
+template <std::size_t MR, std::size_t NV, std::size_t SA, bool Pack = false, class T, class Epi>
+[[gnu::noinline]] void micro_rt(std::size_t kc, T const* a, std::size_t lda, T const* b, std::size_t ldb, T* c,
+                                std::size_t ldc, std::size_t r0, std::size_t j0, bool first, bool last, Epi epi,
+                                T* pack = nullptr) {
+    micro<MR, NV, 0, SA, Pack>(kc, a, lda, b, ldb, c, ldc, r0, j0, first, last, epi, pack);
+}
+
+// micro(), or micro_rt() when the depth is a run-time one.
+template <std::size_t MR, std::size_t NV, std::size_t KS, std::size_t SA, bool Pack = false, class T, class Epi>
+[[gnu::always_inline]] inline void tile(std::size_t kc, T const* a, std::size_t lda, T const* b, std::size_t ldb, T* c,
+                                        std::size_t ldc, std::size_t r0, std::size_t j0, bool first, bool last,
+                                        Epi& epi, T* pack = nullptr) {
+    if constexpr (KS == 0)
+        micro_rt<MR, NV, SA, Pack, T, own_epilogue_t<Epi>>(kc, a, lda, b, ldb, c, ldc, r0, j0, first, last, epi, pack);
+    else micro<MR, NV, KS, SA, Pack>(kc, a, lda, b, ldb, c, ldc, r0, j0, first, last, epi, pack);
+}
+
 // Rows of MR, then the rest; block_stride: from one block of MR rows of A to the next.
 // r_base: the row of C where this call starts (what the epilogue is told).
 // Inlined into its one caller each, so that a copied epilogue stays local (own_epilogue).
@@ -175,15 +196,15 @@ template <std::size_t NV, std::size_t KS, std::size_t SA, class T, class Epi>
     constexpr std::size_t MR = tiles<T>::MR;
     std::size_t r = 0;
     for (; r + MR <= M; r += MR, a += block_stride)
-        micro<MR, NV, KS, SA>(kc, a, lda, b, ldb, c + r * ldc, ldc, r_base + r, j0, first, last, epi);
+        tile<MR, NV, KS, SA>(kc, a, lda, b, ldb, c + r * ldc, ldc, r_base + r, j0, first, last, epi);
     c += r * ldc;
     r += r_base;
     switch (M - (r - r_base)) {
-        case 5: micro<5, NV, KS, SA>(kc, a, lda, b, ldb, c, ldc, r, j0, first, last, epi); break;
-        case 4: micro<4, NV, KS, SA>(kc, a, lda, b, ldb, c, ldc, r, j0, first, last, epi); break;
-        case 3: micro<3, NV, KS, SA>(kc, a, lda, b, ldb, c, ldc, r, j0, first, last, epi); break;
-        case 2: micro<2, NV, KS, SA>(kc, a, lda, b, ldb, c, ldc, r, j0, first, last, epi); break;
-        case 1: micro<1, NV, KS, SA>(kc, a, lda, b, ldb, c, ldc, r, j0, first, last, epi); break;
+        case 5: tile<5, NV, KS, SA>(kc, a, lda, b, ldb, c, ldc, r, j0, first, last, epi); break;
+        case 4: tile<4, NV, KS, SA>(kc, a, lda, b, ldb, c, ldc, r, j0, first, last, epi); break;
+        case 3: tile<3, NV, KS, SA>(kc, a, lda, b, ldb, c, ldc, r, j0, first, last, epi); break;
+        case 2: tile<2, NV, KS, SA>(kc, a, lda, b, ldb, c, ldc, r, j0, first, last, epi); break;
+        case 1: tile<1, NV, KS, SA>(kc, a, lda, b, ldb, c, ldc, r, j0, first, last, epi); break;
         default: break;
     }
 }
@@ -452,43 +473,57 @@ template <class T, class Epi>
     constexpr std::size_t NR = tl::NR, KC = tl::KC, NC = tl::NC, MR = tl::MR, MC = tl::MC;
     std::size_t const n_full = N / NR * NR;
     // Blocked and packed: for each panel of NC columns and KC depth, copy B's strips
-    // contiguous, then sweep every row block over every strip. On one thread and with a B
-    // that fits in L2, the tasks of the first row block come first, and the first tile of
+    // contiguous, then sweep every row block over every strip. With a B that fits in L2, the
+    // tiles of the first row block come first, and the first tile of
     // each packs its strip (micro's Pack): 64×256·256×256 went from 92 to 88 µs and
-    // 13×256·256×256 from 27 to 22 µs. A larger B, whose rows come from L3, and threads
-    // pack the panel before any tile reads it.
+    // 13×256·256×256 from 27 to 22 µs. A larger B, whose rows come from L3, is packed before
+    // any tile reads it.
     // An A whose depth block (M rows × up to KC) outgrows L2 comes from memory again for every
     // panel: wider panels, kept in L3, read it fewer times (1024×4096·4096×4096: about 3 %
     // faster with 1024 columns than with 256; at 256×1024·1024×1024, 5 % slower).
     std::size_t const kc_max = std::min(K, KC);
     std::size_t const nc = n_full > NC && M * kc_max * sizeof(T) > tl::big_a_bytes ? tl::NC_big : NC;
-    T* packed = ws.alloc<T>(kc_max * std::min(nc, n_full));
-    std::size_t const n_ic = (M + MC - 1) / MC;
-    bool const pack_in_tile = threads == 1 && K * N * sizeof(T) <= (std::size_t{256} << 10);
-    for (std::size_t jc = 0; jc < n_full; jc += nc) {
-        std::size_t const n_s = std::min(nc, n_full - jc) / NR;
-        for (std::size_t pc = 0; pc < K; pc += KC) {
-            std::size_t const kc = std::min(KC, K - pc);
-            bool const first_pass = first && pc == 0, last_pass = pc + kc == K;
-            if (!pack_in_tile) pack_panel<NR>(threads, B, N, pc, kc, jc, n_s * NR, packed);
-            for_tasks(threads, n_ic * n_s, [&](std::size_t t) {
-                std::size_t const s = t % n_s * NR;
-                std::size_t ic = t / n_s * MC;
-                std::size_t const end = std::min(ic + MC, M);
-                decltype(auto) e = own_epilogue(epi);
-                if (pack_in_tile && ic == 0) {  // M >= 2·MR: a whole tile
-                    micro<MR, tl::NV, 0, 1, true>(kc, A + pc, K, B + pc * N + jc + s, N, C + jc + s, N, 0, jc + s,
-                                                  first_pass, last_pass, e, packed + s * kc);
-                    ic = MR;
+    // Threads split C into blocks of whole strips and, when there are fewer strips than
+    // threads, of whole micro-tiles of rows (each part at least two): each part packs its own
+    // panels and runs alone to its end, so a product waits for the others once, not twice per
+    // panel and depth block. Every tile still meets the same micro-kernel over the same depth
+    // blocks in the same order: the result does not depend on the thread count.
+    std::size_t const n_strips = n_full / NR, n_tiles = (M + MR - 1) / MR;
+    std::size_t const parts_c = std::min<std::size_t>(threads, n_strips);
+    std::size_t const parts_r = std::max<std::size_t>(1, std::min(threads / parts_c, M / (2 * MR)));
+    std::size_t const panel = std::min(nc, (n_strips + parts_c - 1) / parts_c * NR);
+    T* const packed_all = ws.alloc<T>(parts_c * parts_r * kc_max * panel);
+    bool const pack_in_tile = K * N * sizeof(T) <= (std::size_t{256} << 10);
+    for_tasks(static_cast<unsigned>(parts_c * parts_r), parts_c * parts_r, [&](std::size_t part) {
+        std::size_t const pcol = part % parts_c, prow = part / parts_c;
+        std::size_t const j_begin = n_strips * pcol / parts_c * NR, j_end = n_strips * (pcol + 1) / parts_c * NR;
+        std::size_t const r_begin = n_tiles * prow / parts_r * MR, r_end = std::min(M, n_tiles * (prow + 1) / parts_r * MR);
+        std::size_t const n_ic = (r_end - r_begin + MC - 1) / MC;
+        T* const packed = packed_all + part * kc_max * panel;
+        for (std::size_t jc = j_begin; jc < j_end; jc += nc) {
+            std::size_t const n_s = std::min(nc, j_end - jc) / NR;
+            for (std::size_t pc = 0; pc < K; pc += KC) {
+                std::size_t const kc = std::min(KC, K - pc);
+                bool const first_pass = first && pc == 0, last_pass = pc + kc == K;
+                if (!pack_in_tile) pack_strips<NR>(B, N, pc, kc, jc, n_s * NR, packed, 0, kc);
+                for (std::size_t t = 0; t < n_ic * n_s; ++t) {
+                    std::size_t const s = t % n_s * NR;
+                    std::size_t const ic0 = r_begin + t / n_s * MC, end = std::min(ic0 + MC, r_end);
+                    std::size_t ic = ic0;
+                    decltype(auto) e = own_epilogue(epi);
+                    if (pack_in_tile && ic == r_begin) {  // the part's first tile: a whole one (see parts_r)
+                        tile<MR, tl::NV, 0, 1, true>(kc, A + ic * K + pc, K, B + pc * N + jc + s, N, C + ic * N + jc + s,
+                                                      N, ic, jc + s, first_pass, last_pass, e, packed + s * kc);
+                        ic += MR;
+                    }
+                    rows_dispatch<tl::NV, 0, 1>(end - ic, kc, A + ic * K + pc, K, MR * K, packed + s * kc, NR,
+                                                C + ic * N + jc + s, N, jc + s, first_pass, last_pass, e, ic);
+                    if constexpr (requires { e.finish; })  // gemm_core's hook
+                        if (last_pass) e.finish(e.epi, C + ic0 * N + jc + s, N, ic0, jc + s, end - ic0, NR);
                 }
-                std::size_t const ic0 = t / n_s * MC;
-                rows_dispatch<tl::NV, 0, 1>(end - ic, kc, A + ic * K + pc, K, MR * K, packed + s * kc, NR, C + ic * N + jc + s, N,
-                                            jc + s, first_pass, last_pass, e, ic);
-                if constexpr (requires { e.finish; })  // gemm_core's hook
-                    if (last_pass) e.finish(e.epi, C + ic0 * N + jc + s, N, ic0, jc + s, end - ic0, NR);
-            });
+            }
         }
-    }
+    });
 }
 
 // gemm() with the depth and width known at run time: one copy for every large product of a
