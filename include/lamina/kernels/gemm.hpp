@@ -220,14 +220,12 @@ template <std::size_t N, class T>
 }
 
 // Copies B's columns [j, j + nc) over depth [p, p + kc) into strips of NR columns, each strip
-// kc×NR contiguous, so that the micro-kernel reads B sequentially from L1; here only the rows
-// [k0, k1) of that depth block (a task's share). B is read row by row, each row's nc values in
-// order: read strip by strip instead, every load of a wide B falls on a new page, and
-// 256×1024·1024×1024 spent 17 % of its time here.
+// kc×NR contiguous, so that the micro-kernel reads B sequentially from L1. B is read row by
+// row, each row's nc values in order: read strip by strip instead, every load of a wide B fell
+// on a new page, and 256×1024·1024×1024 spent 17 % of its time here.
 template <std::size_t NR, class T>
-void pack_strips(T const* B, std::size_t ldb, std::size_t p, std::size_t kc, std::size_t j, std::size_t nc, T* out,
-                 std::size_t k0, std::size_t k1) {
-    for (std::size_t k = k0; k < k1; ++k) {
+void pack_strips(T const* B, std::size_t ldb, std::size_t p, std::size_t kc, std::size_t j, std::size_t nc, T* out) {
+    for (std::size_t k = 0; k < kc; ++k) {
         T const* row = B + (p + k) * ldb + j;
         for (std::size_t s = 0; s < nc; s += NR) copy_short<NR>(row + s, out + s * kc + k * NR);
     }
@@ -324,18 +322,6 @@ inline void for_tasks(unsigned threads, std::size_t n, F&& f) {
     if (threads > 1) detail::parallel_for(n, f);
     else
         for (std::size_t i = 0; i < n; ++i) f(i);
-}
-
-// The rows of a depth block that one packing task copies.
-inline constexpr std::size_t pack_rows = 32;
-
-// pack_strips over the whole depth block, split into tasks of pack_rows rows.
-template <std::size_t NR, class T>
-void pack_panel(unsigned threads, T const* B, std::size_t ldb, std::size_t p, std::size_t kc, std::size_t j,
-                std::size_t nc, T* out) {
-    for_tasks(threads, (kc + pack_rows - 1) / pack_rows, [&](std::size_t t) {
-        pack_strips<NR>(B, ldb, p, kc, j, nc, out, t * pack_rows, std::min(kc, (t + 1) * pack_rows));
-    });
 }
 
 // Rows per task when rows are split: whole micro-tiles, so that every row meets the same
@@ -505,7 +491,7 @@ template <class T, class Epi>
             for (std::size_t pc = 0; pc < K; pc += KC) {
                 std::size_t const kc = std::min(KC, K - pc);
                 bool const first_pass = first && pc == 0, last_pass = pc + kc == K;
-                if (!pack_in_tile) pack_strips<NR>(B, N, pc, kc, jc, n_s * NR, packed, 0, kc);
+                if (!pack_in_tile) pack_strips<NR>(B, N, pc, kc, jc, n_s * NR, packed);
                 for (std::size_t t = 0; t < n_ic * n_s; ++t) {
                     std::size_t const s = t % n_s * NR;
                     std::size_t const ic0 = r_begin + t / n_s * MC, end = std::min(ic0 + MC, r_end);
@@ -641,64 +627,59 @@ void gemm_tn_core(T const* A, std::size_t D, std::size_t M, T const* B, std::siz
     std::size_t const n_full = N / NR * NR;
     std::size_t const n_vec = n_full + (N - n_full) / W * W;
     std::size_t const m_pad = (M + MR - 1) / MR * MR;
-    std::size_t const n_ic = (M + MC - 1) / MC;
     identity_epilogue id;
     if (D == 0) {
         if (!accumulate) std::fill_n(C, M * N, T(0));
         return;
     }
-    // Threads take disjoint tiles of C and never split the depth: see gemm().
+    // Threads take blocks of whole micro-tiles of rows (at least two each), never the depth:
+    // each part packs its own columns of A and its own copy of B's panels, and runs alone to
+    // its end (see packed_product). Every tile meets the same micro-kernel in the same order
+    // of depth blocks: the result does not depend on the thread count.
     unsigned const threads = gemm_detail::threads_for(M * N * D);
-    std::size_t const chunk = gemm_detail::row_chunk<T>(M, threads);
-    T* pa = ws.alloc<T>(KC * m_pad);
-    T* pb = ws.alloc<T>(KC * std::min(NC, std::max<std::size_t>(n_full, NR)));
-    for (std::size_t pc = 0; pc < D; pc += KC) {
-        std::size_t const kc = std::min(KC, D - pc);
-        bool const first = pc == 0 && !accumulate, last = pc + kc == D;
-        // A's columns [m, m + MR) over this depth block, as kc rows of MR values (a task per
-        // MC columns), and the strips of B's first panel (a task per pack_rows rows).
-        std::size_t const n_s0 = std::min(NC, n_full) / NR;
-        std::size_t const n_pack = n_s0 > 0 ? (kc + gemm_detail::pack_rows - 1) / gemm_detail::pack_rows : 0;
-        gemm_detail::for_tasks(threads, n_ic + n_pack, [&](std::size_t t) {
-            if (t < n_ic) {
-                for (std::size_t m = t * MC; m < std::min(M, t * MC + MC); m += MR) {
-                    if (m + MR <= M)  // a constant count: inlined moves, not a library call each
-                        for (std::size_t k = 0; k < kc; ++k) gemm_detail::copy_short<MR>(A + (pc + k) * M + m, pa + m * kc + k * MR);
-                    else
-                        for (std::size_t k = 0; k < kc; ++k) std::copy_n(A + (pc + k) * M + m, M - m, pa + m * kc + k * MR);
-                }
-            } else {
-                t -= n_ic;
-                gemm_detail::pack_strips<NR>(B, N, pc, kc, 0, n_s0 * NR, pb, t * gemm_detail::pack_rows,
-                                             std::min(kc, (t + 1) * gemm_detail::pack_rows));
+    std::size_t const n_tiles = m_pad / MR;
+    std::size_t const parts = std::max<std::size_t>(1, std::min<std::size_t>(threads, n_tiles / 2));
+    std::size_t const panel = std::min(NC, std::max<std::size_t>(n_full, NR));
+    T* const pa_all = ws.alloc<T>(KC * m_pad);  // each part has KC values per row of its own
+    T* const pb_all = ws.alloc<T>(parts * KC * panel);
+    gemm_detail::for_tasks(static_cast<unsigned>(parts), parts, [&](std::size_t part) {
+        std::size_t const r_begin = n_tiles * part / parts * MR, r_end = std::min(M, n_tiles * (part + 1) / parts * MR);
+        std::size_t const rows = r_end - r_begin;
+        T* const pa = pa_all + r_begin * KC;  // A's columns from r_begin on, packed
+        T* const pb = pb_all + part * KC * panel;
+        for (std::size_t pc = 0; pc < D; pc += KC) {
+            std::size_t const kc = std::min(KC, D - pc);
+            bool const first = pc == 0 && !accumulate, last = pc + kc == D;
+            // A's columns [m, m + MR) over this depth block, as kc rows of MR values.
+            for (std::size_t m = r_begin; m < r_end; m += MR) {
+                T* const to = pa + (m - r_begin) * kc;
+                if (m + MR <= M)  // a constant count: inlined moves, not a library call each
+                    for (std::size_t k = 0; k < kc; ++k) gemm_detail::copy_short<MR>(A + (pc + k) * M + m, to + k * MR);
+                else
+                    for (std::size_t k = 0; k < kc; ++k) std::copy_n(A + (pc + k) * M + m, M - m, to + k * MR);
             }
-        });
-        for (std::size_t jc = 0; jc < n_full; jc += NC) {
-            std::size_t const n_s = std::min(NC, n_full - jc) / NR;
-            if (jc > 0) gemm_detail::pack_panel<NR>(threads, B, N, pc, kc, jc, n_s * NR, pb);
-            gemm_detail::for_tasks(threads, n_ic * n_s, [&](std::size_t t) {
-                std::size_t const ic = t / n_s * MC, s = t % n_s * NR;
-                gemm_detail::rows_dispatch<tl::NV, 0, MR>(std::min(MC, M - ic), kc, pa + ic * kc, 1, MR * kc,
-                                                      pb + s * kc, NR, C + ic * N + jc + s, N, jc + s, first, last,
-                                                      id, ic);
-            });
+            for (std::size_t jc = 0; jc < n_full; jc += NC) {
+                std::size_t const n_s = std::min(NC, n_full - jc) / NR;
+                gemm_detail::pack_strips<NR>(B, N, pc, kc, jc, n_s * NR, pb);
+                for (std::size_t ic = r_begin; ic < r_end; ic += MC)
+                    for (std::size_t s = 0; s < n_s * NR; s += NR)
+                        gemm_detail::rows_dispatch<tl::NV, 0, MR>(std::min(MC, r_end - ic), kc, pa + (ic - r_begin) * kc, 1, MR * kc,
+                                                              pb + s * kc, NR, C + ic * N + jc + s, N, jc + s, first,
+                                                              last, id, ic);
+            }
+            // The columns past the full strips.
+            for (std::size_t j0 = n_full; j0 < n_vec; j0 += W)
+                gemm_detail::rows_dispatch<1, 0, MR>(rows, kc, pa, 1, MR * kc, B + pc * N + j0, N,
+                                                     C + r_begin * N + j0, N, j0, first, last, id, r_begin);
+            for (std::size_t m = r_begin; m < r_end; ++m)
+                for (std::size_t j = n_vec; j < N; ++j) {
+                    T s = first ? T(0) : C[m * N + j];
+                    for (std::size_t k = 0; k < kc; ++k)
+                        s += pa[(m - r_begin) / MR * MR * kc + k * MR + m % MR] * B[(pc + k) * N + j];
+                    C[m * N + j] = s;
+                }
         }
-        if (n_full < N) {
-            // The columns past the full strips, by chunks of rows (whole micro-tiles).
-            gemm_detail::for_tasks(threads, (M + chunk - 1) / chunk, [&](std::size_t i) {
-                std::size_t const r0 = i * chunk, rm = std::min(chunk, M - r0);
-                for (std::size_t j0 = n_full; j0 < n_vec; j0 += W)
-                    gemm_detail::rows_dispatch<1, 0, MR>(rm, kc, pa + r0 * kc, 1, MR * kc, B + pc * N + j0, N,
-                                                         C + r0 * N + j0, N, j0, first, last, id, r0);
-                for (std::size_t m = r0; m < r0 + rm; ++m)
-                    for (std::size_t j = n_vec; j < N; ++j) {
-                        T s = first ? T(0) : C[m * N + j];
-                        for (std::size_t k = 0; k < kc; ++k) s += pa[m / MR * MR * kc + k * MR + m % MR] * B[(pc + k) * N + j];
-                        C[m * N + j] = s;
-                    }
-            });
-        }
-    }
+    });
 }
 
 }  // namespace gemm_detail
