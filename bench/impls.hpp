@@ -51,11 +51,14 @@ lm::tensor<float, S> to_tensor(std::vector<float> const& v, std::size_t batch = 
     return t;
 }
 
-/// Copies W and b into a dense layer's parameters (built-in or user-written).
+/// Copies W and b into a dense layer's parameters (built-in or user-written) and freezes them,
+/// as for inference: a large weight is then packed on the first call and kept, as oneDNN's
+/// weights are reordered once.
 template <class Layer>
 void set_dense(Layer& l, std::vector<float> const& W, std::vector<float> const& b) {
     std::copy(W.begin(), W.end(), l.weight.data());
     std::copy(b.begin(), b.end(), l.bias.data());
+    lamina::freeze(l);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -290,6 +290,9 @@ struct param_entry {
     void* var = nullptr;                     // the variable<T, S> it is
     std::type_info const* type = nullptr;    // that type: parameters share only with their own
     void (*share)(void* alias, void* owner) noexcept = nullptr;
+    void (*modified)(void* var) noexcept = nullptr;  // after a write through values
+
+    void mark_modified() const noexcept { modified(var); }
 
     std::size_t size() const noexcept {
         return std::visit([](auto s) { return s.size(); }, values);
@@ -298,6 +301,11 @@ struct param_entry {
         return std::visit([](auto s) { return static_cast<void const*>(s.data()); }, values);
     }
 };
+
+template <class V>
+void mark_modified_as(void* var) noexcept {
+    static_cast<V*>(var)->mark_modified();
+}
 
 template <class P>
 void add_entry(std::vector<param_entry>& t, std::string_view name, P& p) {
@@ -308,7 +316,8 @@ void add_entry(std::vector<param_entry>& t, std::string_view name, P& p) {
     auto& v = const_cast<V&>(static_cast<V const&>(p));  // read-only walks (save) take const nets too
     auto const e = v.extents();
     t.push_back({std::string(name), std::vector<std::size_t>(e.begin(), e.end()), v.shape_str(),
-                 std::span<T>(v.data(), v.size()), v.borrowed(), v.requires_grad(), &v, &typeid(V), &share_as<V>});
+                 std::span<T>(v.data(), v.size()), v.borrowed(), v.requires_grad(), &v, &typeid(V), &share_as<V>,
+                 &mark_modified_as<V>});
 }
 
 /// Every parameter of a layer or net as a param_entry, in the walk's order; with Shared, each
@@ -394,6 +403,8 @@ struct parameter_ref {
 };
 
 /// Every parameter with its structural name, shape and data (PyTorch's named_parameters()).
+/// Writing through data after a later forward call: call mark_modified() on the parameter,
+/// or the layer may go on using the weight it packed (see tensor::mark_modified).
 template <class L>
 auto named_parameters(L& layer) {
     std::vector<parameter_ref<float>> out;

@@ -568,6 +568,7 @@ inline load_report load_net(std::vector<param_entry> const& params, std::string 
                     std::copy(v.begin(), v.end(), d.begin());
                 },
                 p.values);
+            p.mark_modified();
         }
     };
     copy_in(staged, ref ? &backup : nullptr);

@@ -261,6 +261,12 @@ public:
     }
     /// Whether the values are another tensor's (borrow).
     bool borrowed() const noexcept { return buf_.borrowed(); }
+    /// Tells lamina that the values changed through a pointer, span or view taken before the
+    /// last forward call. Every non-const access (data(), element access, iteration, view())
+    /// already counts as a write: a layer then packs its weights for the GEMM again.
+    void mark_modified() noexcept { buf_.touch(); }
+    /// Which allocation the values live in and how often they were handed out for writing.
+    detail::block_stamp const* stamp() const noexcept { return buf_.stamp(); }
 
     static tensor full(T v, std::size_t batch = S::batch_of(0)) {
         tensor t = make(batch);

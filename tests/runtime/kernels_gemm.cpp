@@ -268,10 +268,11 @@ void gemm_tn_at(std::initializer_list<std::size_t> depths) {
 TEMPLATE_TEST_CASE("The transposed GEMM (the weight gradient) matches a double loop over depth blocks and panels",
                    "[kernels]", float, double) {
     using T = TestType;
-    // Depths of one row, of part of a block, of two blocks of 256 with a remainder not a
-    // multiple of the packing tasks' 32 rows; columns of two panels of 256, single vectors and
-    // scalars after the full strips; every row remainder of the 6-row tile.
+    // Depths of one row, of part of a block, of two blocks of 256 with a remainder; columns of
+    // two panels of 256, single vectors and scalars after the full strips; every row remainder
+    // of the 6-row tile; on two threads, rows split in two parts (30 and 100 rows, deep enough).
     gemm_tn_at<T, 13, 300>({1, 37, 300});
+    gemm_tn_at<T, 30, 300>({300});
     gemm_tn_at<T, 100, 35>({1, 600});
     gemm_tn_at<T, 6, 5>({1, 40});
 }

@@ -312,3 +312,115 @@ TEST_CASE("freeze and unfreeze mark a parameter, a layer or a whole net, and sum
     net.for_each_parameter([](std::string_view, auto& p) { CHECK(p.requires_grad()); });
     CHECK_THAT(lm::summary(net), !Catch::Contains("Trainable"));
 }
+
+namespace {
+
+// The output's bits, to compare two forward calls exactly.
+template <class Y>
+std::vector<float> bits_of(Y const& y) {
+    return std::vector<float>(y.begin(), y.end());
+}
+
+// Whether p's values are held packed for the GEMM.
+template <class P>
+bool packed(P const& p) {
+    return p.packed_copy().holds(p.stamp());
+}
+
+// Two large layers: the first runs the GEMM that deep products share (depth 512, epilogue
+// applied per block), the second its own (depth 64, bias in the registers).
+using packed_net = lm::Sequential<lm::Input<512>, lm::Dense<64, lm::ReLU>, lm::Dense<256>>;
+
+// The output of another net given net's values (read through const access, which leaves
+// net's packed copies alone): its parameters are trainable, so it packs them per call.
+template <class Net, class X>
+std::vector<float> fresh_output(Net const& net, X const& x) {
+    std::vector<std::vector<float>> values;
+    net.for_each_parameter(lm::with_shared, [&](std::string_view, auto const& p) { values.emplace_back(p.begin(), p.end()); });
+    Net other;
+    std::size_t i = 0;
+    other.for_each_parameter(lm::with_shared, [&](std::string_view, auto& p) { std::copy(values[i].begin(), values[i].end(), p.begin()); ++i; });
+    return bits_of(other(x));
+}
+
+}  // namespace
+
+TEST_CASE("A frozen large layer packs its weight once while it does not change, and again after every write",
+          "[params][kernels]") {
+    lm::generator g(11);
+    packed_net net;
+    net.initialize(lm::init::uniform_fan_in{}, g);
+    auto const x0 = lm::rand<lm::dyn, 512>(30, g);
+    (void)net(x0);
+    CHECK_FALSE(packed(lm::get<"0.weight">(std::as_const(net))));  // trainable: packed per call
+    lm::freeze(net);
+    auto const x = lm::rand<lm::dyn, 512>(30, g);
+    auto const& w0 = lm::get<"0.weight">(std::as_const(net));
+    auto const& w1 = lm::get<"1.weight">(std::as_const(net));
+
+    // Packed on the first call, and the same bits from then on.
+    auto const y1 = bits_of(net(x));
+    CHECK(packed(w0));
+    CHECK(packed(w1));
+    auto const y2 = bits_of(net(x));
+    CHECK(y2 == y1);
+    CHECK(bits_of(net(x)) == y1);
+    CHECK(fresh_output(net, x) == y1);
+
+    auto const changed_by = [&](char const* what, auto&& write) {
+        INFO(what);
+        (void)net(x);  // packed again, so that a stale copy would show
+        REQUIRE(packed(w0));
+        REQUIRE(packed(w1));
+        auto const before = bits_of(net(x));
+        write();
+        auto const after = bits_of(net(x));
+        CHECK(after != before);
+        CHECK(after == fresh_output(net, x));
+        CHECK(bits_of(net(x)) == after);
+    };
+    changed_by("element access", [&] {
+        lm::get<"0.weight">(net)(3, 5) += 1;
+        lm::get<"1.weight">(net)(7, 200) -= 1;
+    });
+    changed_by("iteration", [&] {
+        for (float& v : lm::get<"1.weight">(net)) v *= 0.5f;
+    });
+    float* kept = lm::get<"0.weight">(net).data();
+    changed_by("a pointer kept from before, then mark_modified", [&] {
+        for (std::size_t i = 0; i < 512 * 64; i += 7) kept[i] = -kept[i];
+        lm::get<"0.weight">(net).mark_modified();
+    });
+    changed_by("initialize", [&] { net.initialize(lm::init::uniform_fan_in{}, g); });
+    changed_by("an optimizer step", [&] {
+        lm::unfreeze(net);
+        lm::optim::sgd opt(net, {.lr = 0.5});
+        net.train();
+        (void)net.backward(lm::sum(net(x)));
+        opt.step();
+        net.eval();
+        lm::freeze(net);
+    });
+}
+
+TEST_CASE("A frozen parameter that shares another's storage packs the owner's values", "[params][kernels]") {
+    lm::generator g(12);
+    lm::Sequential<lm::Input<128>, lm::Dense<128, lm::ReLU>, lm::Dense<128>> net;
+    net.initialize(lm::init::uniform_fan_in{}, g);
+    lm::freeze(net);
+    auto const x = lm::rand<lm::dyn, 128>(20, g);
+    (void)net(x);
+    auto const before = bits_of(net(x));
+    REQUIRE(packed(lm::get<"1.weight">(std::as_const(net))));
+    lm::share(net, "1.weight", "0.weight");
+    auto const after = bits_of(net(x));
+    CHECK(after != before);
+    CHECK(fresh_output(net, x) == after);
+    CHECK(bits_of(net(x)) == after);
+    REQUIRE(packed(lm::get<"1.weight">(std::as_const(net))));
+    // A write through the owner reaches the alias' packed copy too.
+    lm::get<"0.weight">(net)(1, 2) += 3;
+    auto const written = bits_of(net(x));
+    CHECK(written != after);
+    CHECK(written == fresh_output(net, x));
+}

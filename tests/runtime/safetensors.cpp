@@ -420,6 +420,38 @@ TEST_CASE("A stored reference batch is run at load, and a net that computes some
     CHECK_FALSE(fs::exists(dir / "bad.safetensors"));
 }
 
+TEST_CASE("A load reaches the weights a frozen large layer keeps packed, and a failed one leaves them", "[safetensors]") {
+    temp_dir dir;
+    lm::generator g(4);
+    using net_t = lm::Sequential<lm::Input<256>, lm::Dense<128, lm::ReLU>, lm::Dense<3>>;
+    net_t a, b;
+    a.initialize(g);
+    lm::freeze(b);
+    auto const X = lm::rand<lm::dyn, 256>(24, g);
+    auto const out = [&](net_t& n) {
+        auto const y = n(X);
+        return std::vector<float>(y.begin(), y.end());
+    };
+    auto const ya = out(a);
+    auto const yb = out(b);
+    CHECK(out(b) == yb);  // b keeps its weight packed
+    REQUIRE(lm::get<"0.weight">(std::as_const(b)).packed_copy().holds(lm::get<"0.weight">(std::as_const(b)).stamp()));
+    lm::save(a, dir / "net.safetensors", {.self_test_input = X});
+    auto const r = lm::load(b, dir / "net.safetensors");  // its self-test runs b on the loaded values
+    CHECK(r.self_test_error == 0);
+    CHECK(out(b) == ya);
+    CHECK(out(b) == ya);
+
+    // A load that fails its self-test puts the old values back, and the forward sees them.
+    net_t c;
+    lm::freeze(c);
+    auto const yc = out(c);
+    CHECK(out(c) == yc);
+    CHECK_THROWS_AS(lm::load(c, dir / "net.safetensors", {.tolerance = -1}), lm::load_error);
+    CHECK(out(c) == yc);
+    CHECK(out(c) == yc);
+}
+
 TEST_CASE("A malformed reference batch in a file is reported before the net changes", "[safetensors]") {
     auto const with = [](std::string const& self_test) {
         return io::serialize_safetensors(

@@ -50,10 +50,11 @@ std::vector<T> normals(std::size_t n, lm::generator& g) {
 
 constexpr unsigned thread_counts[] = {2, 3};
 
-// gemm<K, N> with the epilogue, and C += A·B, on `threads` threads.
+// gemm<K, N> with the epilogue, and C += A·B, on `threads` threads; and the epilogue's product
+// again with B kept packed as a parameter's values are (the second call with a cache packs).
 template <class T, std::size_t K, std::size_t N>
 struct gemm_run {
-    std::vector<T> with_epilogue, accumulated;
+    std::vector<T> with_epilogue, accumulated, kept;
     std::vector<int> seen;
 };
 
@@ -61,30 +62,41 @@ template <class T, std::size_t K, std::size_t N>
 gemm_run<T, K, N> run_gemm(unsigned threads, std::size_t M, std::vector<T> const& A, std::vector<T> const& B,
                            std::vector<T> const& bias, std::vector<T> const& C0) {
     lm::set_num_threads(threads);
-    gemm_run<T, K, N> r{std::vector<T>(M * N, T(-7)), C0, {}};
+    gemm_run<T, K, N> r{std::vector<T>(M * N, T(-7)), C0, {}, {}};
     lm::detail::workspace ws;
     bias_relu<T> epi{bias.data(), N, std::vector<int>(M * N, 0)};
     lm::kernels::gemm<K, N>(A.data(), M, B.data(), r.with_epilogue.data(), epi, ws);
     lm::kernels::identity_epilogue id;
     lm::kernels::gemm<K, N>(A.data(), M, B.data(), r.accumulated.data(), id, ws, true);
     r.seen = std::move(epi.seen);
+    lm::detail::pack_cache<T> cache;
+    lm::detail::block_stamp const stamp{1, 1};
+    for (int call = 0; call < 2; ++call) {
+        r.kept.assign(M * N, T(-7));
+        bias_relu<T> e{bias.data(), N, std::vector<int>(M * N, 0)};
+        lm::kernels::gemm<K, N>(A.data(), M, B.data(), r.kept.data(), e, ws, false, {&cache, &stamp});
+    }
+    bool const packs = K * N >= 16384 && M >= 12 && N >= lm::kernels::gemm_detail::tiles<T>::NR;
+    CHECK(cache.holds(&stamp) == packs);
     lm::set_num_threads(1);
     return r;
 }
 
 template <class T, std::size_t K, std::size_t N>
-void gemm_same_bits(std::initializer_list<std::size_t> rows) {
+void gemm_same_bits(std::initializer_list<std::size_t> rows, std::initializer_list<unsigned> counts = {2, 3}) {
     threads_guard guard;
     lm::generator g(K * 1000 + N);
     for (std::size_t M : rows) {
         INFO("(" << M << " x " << K << ") x (" << K << " x " << N << ")");
         auto const A = normals<T>(M * K, g), B = normals<T>(K * N, g), bias = normals<T>(N, g), C0 = normals<T>(M * N, g);
         auto const one = run_gemm<T, K, N>(1, M, A, B, bias, C0);
-        for (unsigned t : thread_counts) {
+        CHECK(bit_differences(one.kept, one.with_epilogue) == "");
+        for (unsigned t : counts) {
             INFO(t << " threads");
             auto const many = run_gemm<T, K, N>(t, M, A, B, bias, C0);
             CHECK(bit_differences(many.with_epilogue, one.with_epilogue) == "");
             CHECK(bit_differences(many.accumulated, one.accumulated) == "");
+            CHECK(bit_differences(many.kept, one.with_epilogue) == "");
             CHECK(std::all_of(many.seen.begin(), many.seen.end(), [](int s) { return s == 1; }));
         }
     }
@@ -174,6 +186,12 @@ TEST_CASE("The packed GEMM gives the same bits with 1, 2 and 3 threads", "[threa
     // Fewer full strips than threads (one, with 4 floats a vector): the threads split the rows
     // instead, in whole micro-tiles, each part at least two of them.
     gemm_same_bits<float, 2048, 12>({12, 13, 24, 25, 97, 200});
+    // The same with a B too large to be packed inside its first tiles (512 KiB).
+    gemm_same_bits<float, 8192, 16>({24, 61});
+    // Four threads over one or two strips (16 or 32 columns: SSE2 packs 8 a strip, AVX2 16):
+    // the threads split strips and rows together.
+    gemm_same_bits<float, 1200, 16>({48, 97}, {4});
+    gemm_same_bits<float, 600, 32>({48, 97}, {4});
 }
 
 TEST_CASE("The Aᵀ·B GEMM gives the same bits with 1, 2 and 3 threads", "[threads][kernels]") {

@@ -3,6 +3,7 @@
 
 #include <utility>
 
+#include "lamina/detail/pack_cache.hpp"
 #include "lamina/expr/node.hpp"
 #include "lamina/tensor.hpp"
 
@@ -40,9 +41,16 @@ public:
         requires_grad_ = owner.requires_grad_;
     }
 
+    /// A frozen variable (requires_grad(false)) also brings the copy of its values that a GEMM
+    /// keeps packed between calls (detail::pack_cache); a trainable one, whose values an
+    /// optimizer or a gradient check may change at any time, is packed per call.
     auto as_leaf() const noexcept {
-        return leaf<T const, S, variable_tag>(this->data(), this->batch(), requires_grad_ ? sync_grad().data() : nullptr);
+        using L = leaf<T const, S, variable_tag>;
+        if (requires_grad_) return L(this->data(), this->batch(), sync_grad().data());
+        return L(this->data(), this->batch(), nullptr, {&pack_, this->stamp()});
     }
+    /// The copy of the values that the GEMM packed, if any (for tests).
+    detail::pack_cache<T> const& packed_copy() const noexcept { return pack_; }
 
 private:
     // The gradient follows the value's batch (a dynamic batch may be resized).
@@ -54,6 +62,8 @@ private:
     // mutable: expressions see a variable as const (a layer's forward is const), yet backward
     // writes its gradient.
     mutable tensor_type grad_ = tensor_type();
+    // mutable: a forward call keeps the values packed here while they do not change.
+    mutable detail::pack_cache<T> pack_;
     bool requires_grad_ = true;
 };
 

@@ -2,7 +2,9 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <new>
@@ -23,16 +25,33 @@ std::unique_ptr<T[], aligned_free<T>> aligned_alloc(std::size_t n) {
         static_cast<T*>(::operator new[](n * sizeof(T), std::align_val_t{alignment})));
 }
 
+/// What a buffer keeps in front of its values, in the same allocation: which allocation it is
+/// (never reused in a process) and how many times its values were handed out for writing. A
+/// copy made of the values elsewhere (a GEMM's packed weights) is current while both match.
+struct block_stamp {
+    std::uint64_t block = 0;
+    std::uint64_t version = 0;
+    friend bool operator==(block_stamp const&, block_stamp const&) = default;
+};
+
+inline std::uint64_t new_block_id() noexcept {
+    static std::atomic<std::uint64_t> next{1};
+    return next.fetch_add(1, std::memory_order_relaxed);
+}
+
 /// Aligned array of trivially copyable T; resize() keeps capacity, so a buffer reused with the
 /// same size never allocates again. It owns its memory, or borrows another buffer's (a shared
-/// parameter): a copy of a borrowing buffer owns a copy of the values.
+/// parameter): a copy of a borrowing buffer owns a copy of the values. Every non-const data()
+/// counts as a write in the block's stamp, which a borrower shares with its owner.
 template <class T>
 class buffer {
+    static_assert(alignof(T) <= alignment && sizeof(block_stamp) <= alignment);
+
 public:
     buffer() = default;
     explicit buffer(std::size_t n) { resize(n); }
     buffer(buffer const& o) : buffer(o.n_) { std::copy_n(o.data(), n_, data()); }
-    buffer(buffer&& o) noexcept : p_(std::move(o.p_)), d_(o.d_), n_(o.n_), cap_(o.cap_) { o.forget(); }
+    buffer(buffer&& o) noexcept : p_(std::move(o.p_)), d_(o.d_), s_(o.s_), n_(o.n_), cap_(o.cap_) { o.forget(); }
     buffer& operator=(buffer const& o) {
         if (this != &o) {
             resize(o.n_);
@@ -43,6 +62,7 @@ public:
     buffer& operator=(buffer&& o) noexcept {
         p_ = std::move(o.p_);
         d_ = o.d_;
+        s_ = o.s_;
         n_ = o.n_;
         cap_ = o.cap_;
         o.forget();
@@ -50,8 +70,10 @@ public:
     }
     void resize(std::size_t n) {
         if (n > cap_) {
-            p_ = aligned_alloc<T>(n);
-            d_ = p_.get();
+            // The stamp, then the values at the next aligned address.
+            p_ = aligned_alloc<std::byte>(alignment + n * sizeof(T));
+            s_ = ::new (p_.get()) block_stamp{new_block_id(), 0};
+            d_ = reinterpret_cast<T*>(p_.get() + alignment);
             cap_ = n;
         }
         n_ = n;
@@ -60,20 +82,32 @@ public:
     void borrow(buffer& o) noexcept {
         p_.reset();
         d_ = o.d_;
+        s_ = o.s_;
         n_ = cap_ = o.n_;
     }
     bool borrowed() const noexcept { return d_ != nullptr && !p_; }
-    T* data() noexcept { return d_; }
+    T* data() noexcept {
+        touch();
+        return d_;
+    }
     T const* data() const noexcept { return d_; }
     std::size_t size() const noexcept { return n_; }
+    /// Counts a write made through a pointer handed out earlier.
+    void touch() noexcept {
+        if (s_) ++s_->version;
+    }
+    /// The block's stamp (null while nothing is allocated).
+    block_stamp const* stamp() const noexcept { return s_; }
 
 private:
     void forget() noexcept {
         d_ = nullptr;
+        s_ = nullptr;
         n_ = cap_ = 0;
     }
-    std::unique_ptr<T[], aligned_free<T>> p_;
+    std::unique_ptr<std::byte[], aligned_free<std::byte>> p_;
     T* d_ = nullptr;
+    block_stamp* s_ = nullptr;
     std::size_t n_ = 0, cap_ = 0;
 };
 

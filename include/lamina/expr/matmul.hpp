@@ -65,7 +65,12 @@ struct matmul_expr : expr_base<matmul_expr<A, B>> {
         if constexpr (!SA::dynamic && SA::rows(0) * K * N <= kernels::small_gemm_macs)
             kernels::gemm_small<SA::rows(0), K, N>(pa, pb, c, epi);
         else
-            kernels::gemm<K, N>(pa, rows(), pb, c, epi, *ws_);
+            kernels::gemm<K, N>(pa, rows(), pb, c, epi, *ws_, false, packed_b());
+    }
+    /// B's packed copy, when B is a parameter that keeps one.
+    detail::prepacked<value_type> packed_b() const noexcept {
+        if constexpr (requires { b.packed; }) return b.packed;
+        else return {};
     }
     template <class V, class Ctx>
     V get(Ctx const& c, std::size_t r, std::size_t j) const noexcept {

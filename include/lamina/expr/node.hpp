@@ -18,6 +18,7 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include "lamina/detail/pack_cache.hpp"
 #include "lamina/detail/workspace.hpp"
 #include "lamina/tensor.hpp"
 
@@ -160,9 +161,11 @@ struct leaf : expr_base<leaf<T, S, Tag>> {
     T const* p = nullptr;
     std::size_t b = S::batch_of(0);
     value_type* g = nullptr;  // where backward accumulates this leaf's gradient, if anywhere
+    detail::prepacked<value_type> packed;  // a parameter's: its values packed for the GEMM
 
     leaf() = default;
-    leaf(T const* data, std::size_t batch, value_type* grad = nullptr) : p(data), b(batch), g(grad) {}
+    leaf(T const* data, std::size_t batch, value_type* grad = nullptr, detail::prepacked<value_type> pk = {})
+        : p(data), b(batch), g(grad), packed(pk) {}
     std::size_t batch() const noexcept { return b; }
     T const* data() const noexcept { return p; }
     value_type* grad() const noexcept { return g; }

@@ -223,13 +223,22 @@ template <std::size_t N, class T>
 // kc×NR contiguous, so that the micro-kernel reads B sequentially from L1. B is read row by
 // row, each row's nc values in order: read strip by strip instead, every load of a wide B fell
 // on a new page, and 256×1024·1024×1024 spent 17 % of its time here.
+// Rows [k0, k1) of the block only, when given.
 template <std::size_t NR, class T>
-void pack_strips(T const* B, std::size_t ldb, std::size_t p, std::size_t kc, std::size_t j, std::size_t nc, T* out) {
-    for (std::size_t k = 0; k < kc; ++k) {
+void pack_strips(T const* B, std::size_t ldb, std::size_t p, std::size_t kc, std::size_t j, std::size_t nc, T* out,
+                 std::size_t k0 = 0, std::size_t k1 = std::size_t(-1)) {
+    for (std::size_t k = k0; k < std::min(kc, k1); ++k) {
         T const* row = B + (p + k) * ldb + j;
         for (std::size_t s = 0; s < nc; s += NR) copy_short<NR>(row + s, out + s * kc + k * NR);
     }
 }
+
+// Every full strip of B (K×N, full strips up to n_full) packed as packed_product reads it:
+// depth block p (KC rows, the last one fewer) at p·n_full, and in it the strip of columns
+// [j, j + NR) at j·kc, kc rows of NR values (what pack_strips writes for a panel). Threads
+// take blocks of B's rows. This is the copy a parameter keeps while its values do not change.
+template <class T>
+void pack_all(T const* B, std::size_t K, std::size_t N, std::size_t n_full, T* out, unsigned threads);
 
 // Columns [J0, N) of row r of C (`row` points to its column 0) from their sums acc[0 .. N - J0):
 // through the epilogue, stored, and their total added to the row's tile-sum slot when the
@@ -322,6 +331,15 @@ inline void for_tasks(unsigned threads, std::size_t n, F&& f) {
     if (threads > 1) detail::parallel_for(n, f);
     else
         for (std::size_t i = 0; i < n; ++i) f(i);
+}
+
+// Part `part` of `parts` of M rows, in whole micro-tiles: [first, second). Each tile then
+// starts at the row it starts at in one pass.
+template <class T>
+inline std::pair<std::size_t, std::size_t> part_rows(std::size_t M, std::size_t part, std::size_t parts) noexcept {
+    constexpr std::size_t MR = tiles<T>::MR;
+    std::size_t const n_tiles = (M + MR - 1) / MR;
+    return {n_tiles * part / parts * MR, std::min(M, n_tiles * (part + 1) / parts * MR)};
 }
 
 // Rows per task when rows are split: whole micro-tiles, so that every row meets the same
@@ -452,18 +470,31 @@ namespace gemm_detail {
 
 // The packed part of a product (gemm, gemm_core): every full strip of NR columns, blocked over
 // depth and columns. Inlined, so that gemm's static depth and width stay constants.
+// A B that is a frozen parameter (pre) is packed whole by pack_all and kept while its values
+// stay the same (see detail::pack_cache): 256×1024·1024×1024 spent 8-10 % of its time packing.
 template <class T, class Epi>
 [[gnu::always_inline]] inline void packed_product(T const* A, std::size_t M, std::size_t K, T const* B, std::size_t N, T* C,
-                                                  Epi& epi, detail::workspace& ws, bool first, unsigned threads) {
+                                                  Epi& epi, detail::workspace& ws, bool first, unsigned threads,
+                                                  detail::prepacked<T> pre) {
     using tl = tiles<T>;
     constexpr std::size_t NR = tl::NR, KC = tl::KC, NC = tl::NC, MR = tl::MR, MC = tl::MC;
     std::size_t const n_full = N / NR * NR;
-    // Blocked and packed: for each panel of NC columns and KC depth, copy B's strips
-    // contiguous, then sweep every row block over every strip. With a B that fits in L2, the
-    // tiles of the first row block come first, and the first tile of
-    // each packs its strip (micro's Pack): 64×256·256×256 went from 92 to 88 µs and
-    // 13×256·256×256 from 27 to 22 µs. A larger B, whose rows come from L3, is packed before
-    // any tile reads it.
+    T const* kept = nullptr;
+    if (pre) {
+        detail::block_stamp const st = *pre.stamp;
+        kept = pre.cache->find(st);
+        if (!kept) {
+            T* const out = pre.cache->reserve(K * n_full);
+            pack_all(B, K, N, n_full, out, threads);
+            pre.cache->keep(st);
+            kept = out;
+        }
+    }
+    // Blocked and packed: for each panel of NC columns and KC depth, B's strips are copied
+    // contiguous, then every row block sweeps every strip. A B that fits in L2 is packed by the
+    // first tile of each strip as it reads it (micro's Pack): 64×256·256×256 went from 92 to
+    // 88 µs and 13×256·256×256 from 27 to 22 µs. A larger B, whose rows come from L3, is packed
+    // before any tile reads it.
     // An A whose depth block (M rows × up to KC) outgrows L2 comes from memory again for every
     // panel: wider panels, kept in L3, read it fewer times (1024×4096·4096×4096: about 3 %
     // faster with 1024 columns than with 256; at 256×1024·1024×1024, 5 % slower).
@@ -474,24 +505,25 @@ template <class T, class Epi>
     // panels and runs alone to its end, so a product waits for the others once, not twice per
     // panel and depth block. Every tile still meets the same micro-kernel over the same depth
     // blocks in the same order: the result does not depend on the thread count.
-    std::size_t const n_strips = n_full / NR, n_tiles = (M + MR - 1) / MR;
+    std::size_t const n_strips = n_full / NR;
     std::size_t const parts_c = std::min<std::size_t>(threads, n_strips);
     std::size_t const parts_r = std::max<std::size_t>(1, std::min(threads / parts_c, M / (2 * MR)));
     std::size_t const panel = std::min(nc, (n_strips + parts_c - 1) / parts_c * NR);
-    T* const packed_all = ws.alloc<T>(parts_c * parts_r * kc_max * panel);
-    bool const pack_in_tile = K * N * sizeof(T) <= (std::size_t{256} << 10);
+    T* const packed_all = kept ? nullptr : ws.alloc<T>(parts_c * parts_r * kc_max * panel);
+    bool const pack_in_tile = !kept && K * N * sizeof(T) <= (std::size_t{256} << 10);
     for_tasks(static_cast<unsigned>(parts_c * parts_r), parts_c * parts_r, [&](std::size_t part) {
         std::size_t const pcol = part % parts_c, prow = part / parts_c;
         std::size_t const j_begin = n_strips * pcol / parts_c * NR, j_end = n_strips * (pcol + 1) / parts_c * NR;
-        std::size_t const r_begin = n_tiles * prow / parts_r * MR, r_end = std::min(M, n_tiles * (prow + 1) / parts_r * MR);
+        auto const [r_begin, r_end] = part_rows<T>(M, prow, parts_r);
         std::size_t const n_ic = (r_end - r_begin + MC - 1) / MC;
-        T* const packed = packed_all + part * kc_max * panel;
+        T* const own = kept ? nullptr : packed_all + part * kc_max * panel;
         for (std::size_t jc = j_begin; jc < j_end; jc += nc) {
             std::size_t const n_s = std::min(nc, j_end - jc) / NR;
             for (std::size_t pc = 0; pc < K; pc += KC) {
                 std::size_t const kc = std::min(KC, K - pc);
                 bool const first_pass = first && pc == 0, last_pass = pc + kc == K;
-                if (!pack_in_tile) pack_strips<NR>(B, N, pc, kc, jc, n_s * NR, packed);
+                T const* const packed = kept ? kept + pc * n_full + jc * kc : own;
+                if (!kept && !pack_in_tile) pack_strips<NR>(B, N, pc, kc, jc, n_s * NR, own);
                 for (std::size_t t = 0; t < n_ic * n_s; ++t) {
                     std::size_t const s = t % n_s * NR;
                     std::size_t const ic0 = r_begin + t / n_s * MC, end = std::min(ic0 + MC, r_end);
@@ -499,7 +531,7 @@ template <class T, class Epi>
                     decltype(auto) e = own_epilogue(epi);
                     if (pack_in_tile && ic == r_begin) {  // the part's first tile: a whole one (see parts_r)
                         tile<MR, tl::NV, 0, 1, true>(kc, A + ic * K + pc, K, B + pc * N + jc + s, N, C + ic * N + jc + s,
-                                                      N, ic, jc + s, first_pass, last_pass, e, packed + s * kc);
+                                                      N, ic, jc + s, first_pass, last_pass, e, own + s * kc);
                         ic += MR;
                     }
                     rows_dispatch<tl::NV, 0, 1>(end - ic, kc, A + ic * K + pc, K, MR * K, packed + s * kc, NR,
@@ -512,11 +544,24 @@ template <class T, class Epi>
     });
 }
 
+template <class T>
+void pack_all(T const* B, std::size_t K, std::size_t N, std::size_t n_full, T* out, unsigned threads) {
+    constexpr std::size_t KC = tiles<T>::KC, NR = tiles<T>::NR;
+    unsigned const parts = static_cast<unsigned>(std::min<std::size_t>(threads, K));
+    for_tasks(parts, parts, [&](std::size_t part) {
+        std::size_t const k_begin = K * part / parts, k_end = K * (part + 1) / parts;
+        for (std::size_t pc = k_begin / KC * KC; pc < k_end; pc += KC) {
+            std::size_t const kc = std::min(KC, K - pc);
+            pack_strips<NR>(B, N, pc, kc, 0, n_full, out + pc * n_full, std::max(pc, k_begin) - pc, k_end - pc);
+        }
+    });
+}
+
 // gemm() with the depth and width known at run time: one copy for every large product of a
 // program (see gemm). Epi is identity_epilogue or tile_hook<T>.
 template <class T, class Epi>
 void gemm_core(T const* A, std::size_t M, std::size_t K, T const* B, std::size_t N, T* C, Epi& epi,
-               detail::workspace& ws, bool accumulate) {
+               detail::workspace& ws, bool accumulate, detail::prepacked<T> pre = {}) {
     using tl = tiles<T>;
     constexpr std::size_t W = tl::W, NR = tl::NR, MR = tl::MR;
     std::size_t const n_full = N / NR * NR, n_vec = n_full + (N - n_full) / W * W;
@@ -524,7 +569,7 @@ void gemm_core(T const* A, std::size_t M, std::size_t K, T const* B, std::size_t
     bool const first = !accumulate;
     bool const pack = K * N >= 16384 && M >= 2 * MR && n_full > 0;
     unsigned const threads = threads_for(M * N * K);
-    if (pack) packed_product(A, M, K, B, N, C, epi, ws, first, threads);
+    if (pack) packed_product(A, M, K, B, N, C, epi, ws, first, threads, pre);
     if (pack && n_full == N) return;
     // Rows [r0, r0 + m) of the columns that no packed strip covered.
     auto rows = [&](std::size_t r0, std::size_t m) {
@@ -571,17 +616,18 @@ inline constexpr std::size_t shared_min_depth_plain = 128;
 /// C (M×N) = epi(A (M×K) · B (K×N)); `epi` sees (row, column, value) for scalars and vectors
 /// and its result is stored. accumulate: C += A·B (the epilogue must then be the identity).
 /// Large products run on lamina::num_threads() threads, which call `epi` concurrently on
-/// disjoint tiles.
+/// disjoint tiles. pre: B is a parameter whose packed copy may be kept (detail::pack_cache).
 template <std::size_t K, std::size_t N, class T, class Epi>
-void gemm(T const* A, std::size_t M, T const* B, T* C, Epi& epi, detail::workspace& ws, bool accumulate = false) {
+void gemm(T const* A, std::size_t M, T const* B, T* C, Epi& epi, detail::workspace& ws, bool accumulate = false,
+          detail::prepacked<T> pre = {}) {
     if constexpr (K >= (std::is_same_v<Epi, identity_epilogue> ? shared_min_depth_plain : shared_min_depth) &&
                   K * N >= 16384) {
         // Deep and large: the one shared copy (gemm_core), the epilogue applied per finished block.
         if constexpr (std::is_same_v<Epi, identity_epilogue>) {
-            gemm_detail::gemm_core(A, M, K, B, N, C, epi, ws, accumulate);
+            gemm_detail::gemm_core(A, M, K, B, N, C, epi, ws, accumulate, pre);
         } else {
             gemm_detail::tile_hook<T> hook{&gemm_detail::finish_block<Epi, T>, &epi};
-            gemm_detail::gemm_core(A, M, K, B, N, C, hook, ws, accumulate);
+            gemm_detail::gemm_core(A, M, K, B, N, C, hook, ws, accumulate, pre);
         }
         return;
     }
@@ -595,7 +641,7 @@ void gemm(T const* A, std::size_t M, T const* B, T* C, Epi& epi, detail::workspa
     // Threads take disjoint tiles of C, each summed over the whole depth in the one-thread
     // order: the result does not depend on the thread count.
     unsigned const threads = M * N * K < gemm_detail::parallel_min_macs ? 1 : gemm_detail::threads_for(M * N * K);
-    if (pack) gemm_detail::packed_product(A, M, K, B, N, C, epi, ws, first, threads);
+    if (pack) gemm_detail::packed_product(A, M, K, B, N, C, epi, ws, first, threads, pre);
     if (pack && n_full == N) return;
     // Rows [r0, r0 + m) of the columns that no packed strip covered.
     auto rows = [&](std::size_t r0, std::size_t m) {
@@ -643,7 +689,7 @@ void gemm_tn_core(T const* A, std::size_t D, std::size_t M, T const* B, std::siz
     T* const pa_all = ws.alloc<T>(KC * m_pad);  // each part has KC values per row of its own
     T* const pb_all = ws.alloc<T>(parts * KC * panel);
     gemm_detail::for_tasks(static_cast<unsigned>(parts), parts, [&](std::size_t part) {
-        std::size_t const r_begin = n_tiles * part / parts * MR, r_end = std::min(M, n_tiles * (part + 1) / parts * MR);
+        auto const [r_begin, r_end] = part_rows<T>(M, part, parts);
         std::size_t const rows = r_end - r_begin;
         T* const pa = pa_all + r_begin * KC;  // A's columns from r_begin on, packed
         T* const pb = pb_all + part * KC * panel;
