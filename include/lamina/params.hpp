@@ -284,7 +284,7 @@ struct param_entry {
     std::string name;
     std::vector<std::size_t> shape;
     std::string shape_str;
-    std::variant<std::span<float>, std::span<double>> values;  // the parameter's own storage
+    std::variant<std::span<float>, std::span<double>> values;  // the parameter's own storage: after writing, mark_modified()
     bool borrowed = false;       // it uses another parameter's storage (share)
     bool requires_grad = true;
     void* var = nullptr;                     // the variable<T, S> it is
@@ -314,9 +314,12 @@ void add_entry(std::vector<param_entry>& t, std::string_view name, P& p) {
     static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>,
                   "lamina: parameters hold float or double values");
     auto& v = const_cast<V&>(static_cast<V const&>(p));  // read-only walks (save) take const nets too
+    // The const data(): a walk that only reads (save) does not count as a write, and the one
+    // that writes (load) says so through mark_modified.
+    T* const values = const_cast<T*>(std::as_const(v).data());
     auto const e = v.extents();
     t.push_back({std::string(name), std::vector<std::size_t>(e.begin(), e.end()), v.shape_str(),
-                 std::span<T>(v.data(), v.size()), v.borrowed(), v.requires_grad(), &v, &typeid(V), &share_as<V>,
+                 std::span<T>(values, v.size()), v.borrowed(), v.requires_grad(), &v, &typeid(V), &share_as<V>,
                  &mark_modified_as<V>});
 }
 

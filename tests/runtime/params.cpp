@@ -365,6 +365,8 @@ TEST_CASE("A frozen large layer packs its weight once while it does not change, 
     auto const y2 = bits_of(net(x));
     CHECK(y2 == y1);
     CHECK(bits_of(net(x)) == y1);
+    CHECK(w0.packed_copy().packs() == 1);  // once, not per call
+    CHECK(w1.packed_copy().packs() == 1);
     CHECK(fresh_output(net, x) == y1);
 
     auto const changed_by = [&](char const* what, auto&& write) {
@@ -377,7 +379,9 @@ TEST_CASE("A frozen large layer packs its weight once while it does not change, 
         auto const after = bits_of(net(x));
         CHECK(after != before);
         CHECK(after == fresh_output(net, x));
+        std::size_t const packs = w0.packed_copy().packs();
         CHECK(bits_of(net(x)) == after);
+        CHECK(w0.packed_copy().packs() == packs);  // the new values are kept too
     };
     changed_by("element access", [&] {
         lm::get<"0.weight">(net)(3, 5) += 1;
@@ -401,6 +405,19 @@ TEST_CASE("A frozen large layer packs its weight once while it does not change, 
         net.eval();
         lm::freeze(net);
     });
+}
+
+TEST_CASE("A frozen layer moved from and assigned again packs into memory of its own", "[params][kernels]") {
+    lm::generator g(13);
+    lm::built<lm::Dense<128, lm::ReLU>, 256> d;
+    lm::freeze(d);
+    auto const x = lm::rand<lm::dyn, 256>(24, g);
+    lm::tensor<float, lm::shape<lm::dyn, 128>> const y = d(x);  // packs
+    auto e = std::move(d);
+    d = e;  // a moved-from layer holds no packed copy: this one must make its own
+    lm::tensor<float, lm::shape<lm::dyn, 128>> const again = d(x);
+    CHECK(std::vector<float>(again.begin(), again.end()) == std::vector<float>(y.begin(), y.end()));
+    CHECK(packed(d.weight));
 }
 
 TEST_CASE("A frozen parameter that shares another's storage packs the owner's values", "[params][kernels]") {

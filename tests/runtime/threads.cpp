@@ -51,7 +51,8 @@ std::vector<T> normals(std::size_t n, lm::generator& g) {
 constexpr unsigned thread_counts[] = {2, 3};
 
 // gemm<K, N> with the epilogue, and C += A·B, on `threads` threads; and the epilogue's product
-// again with B kept packed as a parameter's values are (the second call with a cache packs).
+// again, twice, with B kept packed as a frozen parameter's values are (the first call packs it,
+// the second reuses it).
 template <class T, std::size_t K, std::size_t N>
 struct gemm_run {
     std::vector<T> with_epilogue, accumulated, kept;
@@ -78,6 +79,7 @@ gemm_run<T, K, N> run_gemm(unsigned threads, std::size_t M, std::vector<T> const
     }
     bool const packs = K * N >= 16384 && M >= 12 && N >= lm::kernels::gemm_detail::tiles<T>::NR;
     CHECK(cache.holds(&stamp) == packs);
+    CHECK(cache.packs() == (packs ? 1u : 0u));
     lm::set_num_threads(1);
     return r;
 }

@@ -4,6 +4,8 @@
 
 #include <cstddef>
 #include <memory>
+#include <mutex>
+#include <utility>
 
 #include "lamina/detail/aligned.hpp"
 
@@ -18,32 +20,55 @@ class pack_cache {
 public:
     pack_cache() = default;
     pack_cache(pack_cache const&) noexcept {}  // a copy of a parameter packs its own
-    pack_cache(pack_cache&&) noexcept = default;
+    pack_cache(pack_cache&& o) noexcept { take(o); }
     pack_cache& operator=(pack_cache const&) noexcept {
+        std::lock_guard lock(m_);
         packed_ = {};
         return *this;
     }
-    pack_cache& operator=(pack_cache&&) noexcept = default;
+    pack_cache& operator=(pack_cache&& o) noexcept {
+        if (this != &o) take(o);
+        return *this;
+    }
 
-    /// The packed values of the block stamped s, if this holds them.
-    T const* find(block_stamp const& s) const noexcept { return s.block != 0 && s == packed_ ? data_.get() : nullptr; }
-/// Room for n packed values, to be filled and then stamped by keep().
-    T* reserve(std::size_t n) {
+    /// The packed copy of the values stamped s: the one held, or one that pack(out) writes
+    /// now into room for n values. Calls on one parameter from several threads are safe: one
+    /// of them packs, the others wait for it.
+    template <class Pack>
+    T const* get(block_stamp const& s, std::size_t n, Pack&& pack) {
+        std::lock_guard lock(m_);
+        if (s.block != 0 && s == packed_) return data_.get();
         packed_ = {};
-        if (n > cap_) {
+        if (n > cap_ || !data_) {
             data_ = aligned_alloc<T>(n);
             cap_ = n;
         }
+        pack(data_.get());
+        packed_ = s;
+        ++packs_;
         return data_.get();
     }
-    void keep(block_stamp const& s) noexcept { packed_ = s; }
     /// Whether a packed copy of the values stamped s is held (for tests).
-    bool holds(block_stamp const* s) const noexcept { return s && find(*s) != nullptr; }
+    bool holds(block_stamp const* s) const noexcept {
+        std::lock_guard lock(m_);
+        return s && s->block != 0 && *s == packed_;
+    }
+    /// How many times the values were packed (for tests).
+    std::size_t packs() const noexcept { return packs_; }
 
 private:
+    void take(pack_cache& o) noexcept {
+        std::scoped_lock lock(m_, o.m_);
+        data_ = std::move(o.data_);
+        cap_ = std::exchange(o.cap_, 0);
+        packed_ = std::exchange(o.packed_, {});
+        packs_ = std::exchange(o.packs_, 0);
+    }
+    mutable std::mutex m_;
     std::unique_ptr<T[], aligned_free<T>> data_;
     std::size_t cap_ = 0;
     block_stamp packed_;
+    std::size_t packs_ = 0;
 };
 
 /// What a GEMM is given of a right operand that may come packed: the cache and the stamp of

@@ -479,17 +479,8 @@ template <class T, class Epi>
     using tl = tiles<T>;
     constexpr std::size_t NR = tl::NR, KC = tl::KC, NC = tl::NC, MR = tl::MR, MC = tl::MC;
     std::size_t const n_full = N / NR * NR;
-    T const* kept = nullptr;
-    if (pre) {
-        detail::block_stamp const st = *pre.stamp;
-        kept = pre.cache->find(st);
-        if (!kept) {
-            T* const out = pre.cache->reserve(K * n_full);
-            pack_all(B, K, N, n_full, out, threads);
-            pre.cache->keep(st);
-            kept = out;
-        }
-    }
+    T const* const kept =
+        pre ? pre.cache->get(*pre.stamp, K * n_full, [&](T* out) { pack_all(B, K, N, n_full, out, threads); }) : nullptr;
     // Blocked and packed: for each panel of NC columns and KC depth, B's strips are copied
     // contiguous, then every row block sweeps every strip. A B that fits in L2 is packed by the
     // first tile of each strip as it reads it (micro's Pack): 64×256·256×256 went from 92 to
