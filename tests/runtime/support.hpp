@@ -56,6 +56,12 @@ void for_each_width(F&& f) {
     }(std::make_index_sequence<std::size(widths)>{});
 }
 
+/// The values of a float tensor (or any float range), to compare two outputs bit for bit.
+template <class R>
+std::vector<float> bits_of(R const& r) {
+    return std::vector<float>(std::begin(r), std::end(r));
+}
+
 template <class R>
 std::vector<double> to_doubles(R const& r) {
     return std::vector<double>(std::begin(r), std::end(r));

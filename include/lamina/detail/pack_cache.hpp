@@ -37,7 +37,7 @@ public:
     template <class Pack>
     T const* get(block_stamp const& s, std::size_t n, Pack&& pack) {
         std::lock_guard lock(m_);
-        if (s.block != 0 && s == packed_) return data_.get();
+        if (current(s)) return data_.get();
         packed_ = {};
         if (n > cap_ || !data_) {
             data_ = aligned_alloc<T>(n);
@@ -51,12 +51,15 @@ public:
     /// Whether a packed copy of the values stamped s is held (for tests).
     bool holds(block_stamp const* s) const noexcept {
         std::lock_guard lock(m_);
-        return s && s->block != 0 && *s == packed_;
+        return s && current(*s);
     }
     /// How many times the values were packed (for tests).
     std::size_t packs() const noexcept { return packs_; }
 
 private:
+    // Whether the copy held was packed from the values stamped s (block 0: a tensor that is
+    // not a parameter's, never kept). Called under m_.
+    bool current(block_stamp const& s) const noexcept { return s.block != 0 && s == packed_; }
     void take(pack_cache& o) noexcept {
         std::scoped_lock lock(m_, o.m_);
         data_ = std::move(o.data_);

@@ -552,7 +552,7 @@ void pack_all(T const* B, std::size_t K, std::size_t N, std::size_t n_full, T* o
 // program (see gemm). Epi is identity_epilogue or tile_hook<T>.
 template <class T, class Epi>
 void gemm_core(T const* A, std::size_t M, std::size_t K, T const* B, std::size_t N, T* C, Epi& epi,
-               detail::workspace& ws, bool accumulate, detail::prepacked<T> pre = {}) {
+               detail::workspace& ws, bool accumulate, detail::prepacked<T> pre) {
     using tl = tiles<T>;
     constexpr std::size_t W = tl::W, NR = tl::NR, MR = tl::MR;
     std::size_t const n_full = N / NR * NR, n_vec = n_full + (N - n_full) / W * W;
