@@ -19,6 +19,8 @@
 #include <variant>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include <lamina/checkpoint.hpp>
 #include <lamina/lamina.hpp>
 

@@ -1,7 +1,8 @@
 // lamina: custom neural-network layers as expressions, fused into SIMD loops.
 // Every public header but the xtensor interop (lamina/xtensor.hpp), which costs ~1.5 s of
-// compile time to each user, and saving and loading (lamina/serialize.hpp: nlohmann/json and
-// the safetensors code, ~3 s); include them where you need them.
+// compile time to each user, and saving and loading (lamina/serialize.hpp and
+// lamina/checkpoint.hpp: nlohmann/json and the safetensors code, ~15 s where they are used, or
+// compiled once per program: lamina/src.hpp); include them where you need them.
 #pragma once
 
 #include "lamina/error.hpp"

@@ -6,8 +6,10 @@
 // modules loads directly and the other way round. lamina's own files add metadata: a format
 // version, the net's architecture, the tied parameters and, optionally, a reference batch and
 // the net's output on it, which load() checks (frugally-deep's load-time test).
-// Not included by lamina.hpp: with nlohmann/json it adds about 3 s of compile time to each
-// translation unit (g++ 12 and clang++ 14); include it where a program saves or loads.
+// Not included by lamina.hpp: a file that saves and loads compiles about 15 s longer (g++ 12,
+// -O2: nlohmann/json and the file code). Include it where a program saves or loads, and, for a
+// program of several files, compile that code once (LAMINA_SEPARATE_COMPILATION and
+// lamina/src.hpp: see lamina/detail/config.hpp).
 #pragma once
 
 #include <algorithm>
@@ -29,8 +31,7 @@
 #include <variant>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
+#include "lamina/detail/config.hpp"
 #include "lamina/detail/type_name.hpp"
 #include "lamina/error.hpp"
 #include "lamina/io/safetensors.hpp"
@@ -195,15 +196,7 @@ struct load_report {
     /// The file and the net have the same parameter names and shapes: every parameter loaded.
     bool complete() const noexcept { return missing.empty() && unexpected.empty() && mismatched.empty(); }
     /// One line per problem, "" if complete.
-    std::string problems() const {
-        std::string s;
-        for (auto const& n : missing) s += "\n  missing from the file: " + io::st_detail::in_quotes(n);
-        for (auto const& n : unexpected) s += "\n  not in the net: " + io::st_detail::in_quotes(n);
-        for (auto const& m : mismatched)
-            s += "\n  " + io::st_detail::in_quotes(m.name) + " is " + io::shape_str(m.expected) + " in the net but " +
-                 io::shape_str(m.found) + " in the file";
-        return s;
-    }
+    LAMINA_DECL std::string problems() const;
 };
 
 /// load() refused the file; the report says what it found. The net is unchanged.
@@ -298,36 +291,7 @@ net_runner runner_of(Net& net) {
 }
 
 // The reference batch and the net's output on it, as the JSON text save() stores.
-inline std::string self_test_record(net_runner const& net, tensor_copy const& in, std::string const& who) {
-    if (!net.run) throw error(who + ": save_options::self_test_input needs a (non-const) Sequential to run");
-    if (!net.takes(in.shape))
-        throw error(who + ": save_options::self_test_input has shape " + io::shape_str(in.shape) + " but the net takes " +
-                    net.input_str());
-    for (std::size_t i = 0; i < in.values.size(); ++i)
-        if (!std::isfinite(in.values[i]))
-            throw error(who + ": save_options::self_test_input holds " + number(in.values[i]) + " at index " +
-                        std::to_string(i) + "; a reference batch must be finite");
-    auto const y = net.run(net.batch_of(in.shape), in.values);
-    for (double v : y.out)
-        if (!std::isfinite(v))
-            throw error(who + ": the net's output on save_options::self_test_input is not finite (" + number(v) +
-                        "); a reference batch must give finite outputs");
-    nlohmann::json rec;
-    rec["input"] = {{"shape", in.shape}, {"values", y.in}};
-    rec["output"] = {{"shape", net.output_shape(net.batch_of(in.shape))}, {"values", y.out}};
-    return rec.dump();
-}
-
-// A metadata value that holds JSON, parsed; format_error if it does not.
-inline nlohmann::json parse_meta(io::safetensors_file const& f, std::string_view key) {
-    auto const& text = f.metadata().at(std::string(key));
-    try {
-        return nlohmann::json::parse(text);
-    } catch (nlohmann::json::exception const&) {
-        throw io::format_error("lamina::load: " + io::st_detail::quoted_path(f.path()) + " has the metadata \"" +
-                               std::string(key) + "\" that is not valid JSON");
-    }
-}
+LAMINA_DECL std::string self_test_record(net_runner const& net, tensor_copy const& in, std::string const& who);
 
 struct reference_batch {
     std::vector<std::size_t> in_shape, out_shape;
@@ -335,275 +299,19 @@ struct reference_batch {
 };
 
 // The stored reference batch, checked against the net's shapes before anything is run.
-inline reference_batch read_self_test(net_runner const& net, io::safetensors_file const& f) {
-    std::string const where = "lamina::load: " + io::st_detail::quoted_path(f.path());
-    auto const bad = [&](std::string const& what) -> io::format_error {
-        return io::format_error(where + " has a reference batch (\"lamina.self_test\") that " + what);
-    };
-    auto const j = parse_meta(f, meta_self_test);
-    auto const part = [&](char const* name, std::vector<std::size_t>& shape, std::vector<double>& values) {
-        if (!j.is_object() || !j.contains(name) || !j[name].is_object() || !j[name].contains("shape") ||
-            !j[name].contains("values") || !j[name]["shape"].is_array() || !j[name]["values"].is_array())
-            throw bad(std::string("lacks \"") + name + "\": {\"shape\": [...], \"values\": [...]}");
-        std::size_t count = 1;
-        for (auto const& d : j[name]["shape"]) {
-            if (!d.is_number_unsigned() || d.get<std::uint64_t>() > (std::size_t{1} << 40))
-                throw bad(std::string("has an ") + name + " shape that is not a list of sizes");
-            shape.push_back(d.get<std::size_t>());
-            count = shape.back() == 0 || count > (std::size_t{1} << 40) / shape.back() ? 0 : count * shape.back();
-        }
-        if (count == 0 || count != j[name]["values"].size())
-            throw bad(std::string("has ") + std::to_string(j[name]["values"].size()) + " " + name + " values for the shape " +
-                      io::shape_str(shape));
-        for (auto const& v : j[name]["values"]) {
-            if (!v.is_number() || !std::isfinite(v.get<double>()))
-                throw bad(std::string("has an ") + name + " value that is not a finite number: " + v.dump());
-            values.push_back(v.get<double>());
-        }
-    };
-    reference_batch r;
-    part("input", r.in_shape, r.in);
-    part("output", r.out_shape, r.out);
-    if (!net.takes(r.in_shape)) throw bad("has the input shape " + io::shape_str(r.in_shape) + ", which the net does not take");
-    auto const want = net.output_shape(net.batch_of(r.in_shape));
-    if (!std::equal(want.begin(), want.end(), r.out_shape.begin(), r.out_shape.end()))
-        throw bad("has the output shape " + io::shape_str(r.out_shape) + " but the net gives " +
-                  io::shape_str(std::vector<std::size_t>(want.begin(), want.end())));
-    return r;
-}
-
-// Every value of one parameter, staged before any parameter changes.
-using staged_values = std::variant<std::vector<float>, std::vector<double>>;
+LAMINA_DECL reference_batch read_self_test(net_runner const& net, io::safetensors_file const& f);
 
 }  // namespace detail
 
 namespace detail {
 
 // save() on a net's table (with the shared entries): compiled once, whatever the net.
-inline void save_net(std::vector<param_entry> const& params, std::string const& arch, net_runner const& runner,
-                     std::filesystem::path const& path, save_options const& options) {
-    std::string const who = "lamina::save: " + io::st_detail::quoted_path(path);
-    if (options.dtype && *options.dtype != io::dtype::f32 && *options.dtype != io::dtype::f64)
-        throw error(who + ": save_options::dtype is " + std::string(io::dtype_name(*options.dtype)) +
-                    "; lamina writes F32 or F64");
-    std::map<std::string, std::string> meta;
-    for (auto const& [k, v] : options.metadata) {
-        if (k.starts_with("lamina."))
-            throw error(who + ": save_options::metadata has the key " + io::st_detail::in_quotes(k) +
-                        "; keys that start with \"lamina.\" are lamina's own");
-        meta.emplace(k, v);
-    }
-    std::vector<io::tensor_bytes> tensors;
-    for (auto const& p : params) {
-        if (p.borrowed) continue;
-        std::visit(
-            [&](auto d) {
-                using V = std::remove_const_t<typename decltype(d)::element_type>;
-                auto const type = options.dtype.value_or(io::dtype_of<V>);
-                tensors.push_back({p.name, type, p.shape, io::encode(std::span<V const>(d.data(), d.size()), type)});
-            },
-            p.values);
-    }
-    tensors.insert(tensors.end(), options.tensors.begin(), options.tensors.end());
-    meta[std::string(meta_format)] = std::to_string(file_format_version);
-    meta[std::string(meta_architecture)] = arch;
-    nlohmann::json ties = nlohmann::json::object();
-    for (auto const& [alias, owner] : ties_of(params)) ties[alias] = owner;
-    if (!ties.empty()) meta[std::string(meta_ties)] = ties.dump();
-    if (!options.self_test_input.empty()) meta[std::string(meta_self_test)] = self_test_record(runner, options.self_test_input, who);
-    io::write_file_atomically(path, io::serialize_safetensors(tensors, meta), "lamina::save");
-}
+LAMINA_DECL void save_net(std::vector<param_entry> const& params, std::string const& arch, net_runner const& runner,
+                          std::filesystem::path const& path, save_options const& options);
 
 // load() on a net's table (with the shared entries): compiled once, whatever the net.
-inline load_report load_net(std::vector<param_entry> const& params, std::string const& arch, net_runner const& runner,
-                            io::safetensors_file const& file, load_options const& options) {
-    using io::st_detail::in_quotes;
-    using io::st_detail::quoted_path;
-    std::string const where = "lamina::load: " + quoted_path(file.path());
-    load_report r;
-    auto const& meta = file.metadata();
-    auto const has = [&](std::string_view k) { return meta.contains(std::string(k)); };
-
-    if (has(meta_format) && meta.at(std::string(meta_format)) != std::to_string(file_format_version))
-        throw io::format_error(where + " is in lamina's file format " + in_quotes(meta.at(std::string(meta_format))) +
-                               "; this lamina reads format \"" + std::to_string(file_format_version) + "\"");
-    if (has(meta_architecture)) {
-        r.file_architecture = meta.at(std::string(meta_architecture));
-        std::string const& mine = arch;
-        r.architecture_matches = r.file_architecture == mine;
-        if (!r.architecture_matches && options.strict && options.check_architecture)
-            throw load_error(where + " holds the parameters of " + r.file_architecture + ", not of " + mine +
-                                 " (load_options{.check_architecture = false} loads them if their names and shapes fit)",
-                             r);
-    }
-
-    // The net's parameters under every name, shared ones included, and the ties the net has.
-    // (The value type goes with the shape: only parameters of the same type can share.)
-    std::map<std::string, std::pair<std::vector<std::size_t>, std::type_index>> net_shapes;
-    for (auto const& p : params) net_shapes.emplace(p.name, std::pair(p.shape, std::type_index(*p.type)));
-    std::map<std::string, std::string> ties;  // alias -> owner: the net's, then the file's
-    for (auto const& [alias, owner] : ties_of(params)) ties.emplace(alias, owner);
-    std::vector<std::pair<std::string, std::string>> new_ties;
-    if (has(meta_ties)) {
-        auto const j = parse_meta(file, meta_ties);
-        if (!j.is_object())
-            throw io::format_error(where + " has the metadata \"lamina.ties\" that is not an object {alias: owner}");
-        for (auto const& [alias, owner_j] : j.items()) {
-            if (!owner_j.is_string())
-                throw io::format_error(where + " has the metadata \"lamina.ties\" whose entry " + in_quotes(alias) +
-                                       " is not a parameter name");
-            std::string const owner = owner_j.template get<std::string>();
-            auto const a = net_shapes.find(alias), o = net_shapes.find(owner);
-            std::string why;
-            if (a == net_shapes.end() || o == net_shapes.end())
-                why = "it has no parameter " + in_quotes(a == net_shapes.end() ? alias : owner);
-            else if (alias == owner)
-                why = "a parameter cannot share itself";
-            else if (a->second != o->second)
-                why = "they differ in shape or value type";
-            else if (auto t = ties.find(alias); t != ties.end() && t->second != owner)
-                why = "the net ties " + in_quotes(alias) + " to " + in_quotes(t->second);
-            if (!why.empty()) {
-                if (options.strict)
-                    throw load_error(
-                        where + " ties " + in_quotes(alias) + " to " + in_quotes(owner) + ", which the net cannot: " + why, r);
-                continue;
-            }
-            if (ties.emplace(alias, owner).second) new_ties.emplace_back(alias, owner);
-        }
-        // One level only: an owner is no alias, an alias no owner.
-        std::erase_if(new_ties, [&](auto const& t) {
-            bool const chained = ties.contains(t.second) ||
-                                 std::ranges::any_of(ties, [&](auto const& u) { return u.second == t.first; });
-            if (chained && options.strict)
-                throw load_error(where + " ties " + in_quotes(t.first) + " to " + in_quotes(t.second) +
-                                     ", which the net cannot: a tied parameter cannot be tied again",
-                                 r);
-            if (chained) ties.erase(t.first);
-            return chained;
-        });
-    }
-
-    // Match and convert every value into staging buffers; nothing in the net changes yet.
-    std::vector<staged_values> staged;
-    std::vector<std::string> expected;
-    for (auto const& p : params) {
-        if (p.borrowed) continue;
-        std::string const& name = p.name;
-        expected.push_back(name);
-        auto const* t = file.find(name);
-        std::visit([&](auto d) { staged.emplace_back(std::vector<std::remove_const_t<typename decltype(d)::element_type>>{}); },
-                   p.values);
-        if (!t) {
-            r.missing.push_back(name);
-            continue;
-        }
-        auto const& shape = p.shape;
-        if (t->shape != shape) {
-            r.mismatched.push_back({name, shape, t->shape});
-            continue;
-        }
-        std::size_t bad = 0;
-        std::visit(
-            [&](auto& values) {
-                values.resize(p.size());
-                file.read(*t, std::span(values));
-                while (bad < values.size() && std::isfinite(values[bad])) ++bad;
-            },
-            staged.back());
-        if (!options.allow_non_finite && bad < p.size()) {
-            double const original = file.read<double>(*t)[bad];
-            std::string idx;
-            for (std::size_t k = shape.size(), rest = bad; k-- > 0; rest /= shape[k])
-                idx = std::to_string(rest % shape[k]) + (idx.empty() ? "" : ", ") + idx;
-            throw error(where + " holds " +
-                        (std::isfinite(original) ? number(original) + ", beyond the range of float,"
-                         : std::isnan(original)  ? std::string("NaN")
-                                                 : std::string(original > 0 ? "inf" : "-inf")) +
-                        " in " + in_quotes(name) + " at [" + idx + "] (load_options{.allow_non_finite = true} loads it)");
-        }
-        r.loaded.push_back(name);
-    }
-    // A tensor the file holds under a name the net shares (PyTorch lists a tied parameter under
-    // every name) is expected: its owner's values are the ones loaded.
-    for (auto const& t : file.tensors())
-        if (!std::ranges::count(expected, t.name) && !ties.contains(t.name) &&
-            (options.skip_prefix.empty() || !t.name.starts_with(options.skip_prefix)))
-            r.unexpected.push_back(t.name);
-    // The file's ties cover the parameters the net still has separately.
-    std::erase_if(r.missing, [&](std::string const& n) { return ties.contains(n); });
-
-    if (options.strict && !r.complete()) {
-        std::size_t const fit = r.loaded.size();
-        throw load_error(where + " does not fit the net: " + plural(r.missing.size(), "parameter", "parameters") +
-                             " missing, " + plural(r.unexpected.size(), "tensor", "tensors") +
-                             " the net does not have, " + plural(r.mismatched.size(), "shape", "shapes") +
-                             " that differ:" + r.problems() + "\nload_options{.strict = false} loads the " +
-                             plural(fit, "parameter that fits", "parameters that fit"),
-                         r);
-    }
-
-    std::optional<reference_batch> ref;
-    if (runner.run && options.self_test && has(meta_self_test) && r.complete() && r.architecture_matches)
-        ref = read_self_test(runner, file);
-
-    // An alias the file ties gets its owner's values: until the tie is made (last), the
-    // forward is already the tied one.
-    for (auto const& [alias, owner] : new_ties) {
-        auto const a = std::ranges::find(expected, alias), o = std::ranges::find(expected, owner);
-        if (a != expected.end() && o != expected.end())
-            staged[static_cast<std::size_t>(a - expected.begin())] = staged[static_cast<std::size_t>(o - expected.begin())];
-    }
-    // Apply, keeping the old values while a self-test can still fail.
-    std::vector<staged_values> backup;
-    auto const copy_in = [&](std::vector<staged_values> const& from, std::vector<staged_values>* keep) {
-        std::size_t k = 0;
-        for (auto const& p : params) {
-            if (p.borrowed) continue;
-            std::visit(
-                [&](auto d) {
-                    using V = std::remove_const_t<typename decltype(d)::element_type>;
-                    if (keep) keep->emplace_back(std::vector<V>(d.begin(), d.end()));
-                    auto const& v = std::get<std::vector<V>>(from[k++]);
-                    std::copy(v.begin(), v.end(), d.begin());
-                },
-                p.values);
-            p.mark_modified();
-        }
-    };
-    copy_in(staged, ref ? &backup : nullptr);
-    {
-        if (ref) {
-            std::string failure;
-            try {
-                auto const y = runner.run(runner.batch_of(ref->in_shape), ref->in);
-                for (std::size_t i = 0; i < ref->out.size(); ++i) {
-                    double const got = y.out[i], want = ref->out[i];
-                    double const err = std::abs(got - want) / (1 + std::abs(want));
-                    if (!(err <= r.self_test_error)) r.self_test_error = std::isnan(err) ? std::numeric_limits<double>::infinity() : err;
-                    if (failure.empty() && !(err <= options.tolerance))
-                        failure = "output " + std::to_string(i) + " is " + number(got) + " but was " +
-                                  number(want) + " when the file was saved";
-                }
-            } catch (...) {
-                copy_in(backup, nullptr);
-                throw;
-            }
-            if (!failure.empty()) {
-                copy_in(backup, nullptr);
-                throw load_error(where + " fails its self-test: on the reference batch stored in the file, " + failure +
-                                     " (largest difference " + number(r.self_test_error) + ", tolerance " +
-                                     number(options.tolerance) +
-                                     "); the net was left as it was. Does its forward compute what the saving net's did?",
-                                 r);
-            }
-            r.self_tested = true;
-        }
-    }
-    for (auto const& [alias, owner] : new_ties) share_in(params, alias, owner);
-    r.tied = new_ties;
-    return r;
-}
+LAMINA_DECL load_report load_net(std::vector<param_entry> const& params, std::string const& arch, net_runner const& runner,
+                                 io::safetensors_file const& file, load_options const& options);
 
 }  // namespace detail
 
@@ -637,3 +345,7 @@ load_report load(Net& net, std::filesystem::path const& path, load_options const
 }
 
 }  // namespace lamina
+
+#if !defined(LAMINA_SEPARATE_COMPILATION)
+#include "lamina/impl/serialize.ipp"
+#endif
