@@ -11,15 +11,16 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <optional>
 #include <set>
 #include <sstream>
 #include <string>
+#include <string_view>
+#include <system_error>
 #include <thread>
 #include <variant>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include <lamina/checkpoint.hpp>
 #include <lamina/lamina.hpp>
@@ -51,17 +52,39 @@ struct options {
     bool quiet = false;
 };
 
-// What a checkpoint records of the run besides the weights and the optimizer state: the
-// settings that decide every later step, the epochs done and their metrics.
-nlohmann::json run_settings(options const& o) {
-    return {{"optimizer", o.optimizer}, {"lr", o.lr}, {"schedule", o.schedule}, {"batch", o.batch}, {"seed", o.seed}};
+// A number as the shortest text that reads back as the same value.
+template <class V>
+std::string exact(V v) {
+    char buf[32];
+    return std::string(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
 }
 
-nlohmann::json metrics_json(std::vector<epoch_metrics> const& rows) {
-    nlohmann::json j = nlohmann::json::array();
+// The whole of text as a number, or nothing.
+template <class V>
+std::optional<V> number(std::string_view text) {
+    V v{};
+    auto const [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+    return v;
+}
+
+// What a checkpoint records of the run besides the weights and the optimizer state, as
+// safetensors metadata (a flat map of strings): the settings that decide every later step, each
+// under "run.<flag>", and the epochs done under "metrics", one line of comma-separated values
+// per epoch.
+std::map<std::string, std::string> run_settings(options const& o) {
+    return {{"optimizer", o.optimizer}, {"lr", exact(o.lr)}, {"schedule", o.schedule}, {"batch", exact(o.batch)},
+            {"seed", exact(o.seed)}};
+}
+
+std::map<std::string, std::string> run_metadata(options const& o, std::vector<epoch_metrics> const& rows) {
+    std::map<std::string, std::string> meta;
+    for (auto const& [flag, value] : run_settings(o)) meta.emplace("run." + flag, value);
+    std::string& m = meta["metrics"];
     for (auto const& r : rows)
-        j.push_back({r.epoch, r.train_loss, r.train_accuracy, r.test_loss, r.test_accuracy, r.seconds});
-    return j;
+        m += exact(r.epoch) + ',' + exact(r.train_loss) + ',' + exact(r.train_accuracy) + ',' + exact(r.test_loss) + ',' +
+             exact(r.test_accuracy) + ',' + exact(r.seconds) + '\n';
+    return meta;
 }
 
 // The run stored in a checkpoint: its settings replace o's (a flag the user gave that differs
@@ -70,31 +93,40 @@ std::vector<epoch_metrics> resume_settings(options& o, std::vector<std::string> 
     auto const file = lm::io::read_safetensors(o.resume);
     auto const& meta = file.metadata();
     std::string const where = "fashion_mnist --resume " + o.resume;
-    if (!meta.contains("run") || !meta.contains("metrics"))
-        throw lm::error(where + ": not a checkpoint of this program (no \"run\" and \"metrics\" metadata; --save writes them)");
-    nlohmann::json run, metrics;
-    try {
-        run = nlohmann::json::parse(meta.at("run"));
-        metrics = nlohmann::json::parse(meta.at("metrics"));
-        options stored = o;
-        stored.optimizer = run.at("optimizer").get<std::string>();
-        stored.lr = run.at("lr").get<double>();
-        stored.schedule = run.at("schedule").get<std::string>();
-        stored.batch = run.at("batch").get<std::size_t>();
-        stored.seed = run.at("seed").get<std::uint64_t>();
-        for (std::string const& flag : given)
-            if (run_settings(o).at(flag) != run.at(flag))
-                throw lm::error(where + ": the checkpoint was made with --" + flag + " " + run.at(flag).dump() + ", not " +
-                                run_settings(o).at(flag).dump() + "; a resumed run keeps its settings (drop --" + flag + ")");
-        o = stored;
-        std::vector<epoch_metrics> rows;
-        for (auto const& r : metrics)
-            rows.push_back({r.at(0).get<std::size_t>(), r.at(1).get<double>(), r.at(2).get<double>(), r.at(3).get<double>(),
-                            r.at(4).get<double>(), r.at(5).get<double>()});
-        return rows;
-    } catch (nlohmann::json::exception const& e) {
-        throw lm::error(where + ": malformed \"run\" or \"metrics\" metadata: " + e.what());
+    if (!meta.contains("metrics"))
+        throw lm::error(where + ": not a checkpoint of this program (no \"run.*\" and \"metrics\" metadata; --save writes them)");
+    auto const malformed = [&](std::string const& what) { return lm::error(where + ": malformed checkpoint metadata: " + what); };
+    std::map<std::string, std::string> stored;
+    for (auto const& [flag, value] : run_settings(o)) {
+        auto const it = meta.find("run." + flag);
+        if (it == meta.end()) throw malformed("no \"run." + flag + "\"");
+        stored[flag] = it->second;
     }
+    for (std::string const& flag : given)
+        if (stored.at(flag) != run_settings(o).at(flag))
+            throw lm::error(where + ": the checkpoint was made with --" + flag + " " + stored.at(flag) + ", not " +
+                            run_settings(o).at(flag) + "; a resumed run keeps its settings (drop --" + flag + ")");
+    auto const lr = number<double>(stored["lr"]);
+    auto const batch = number<std::size_t>(stored["batch"]);
+    auto const seed = number<std::uint64_t>(stored["seed"]);
+    if (!lr || !batch || !seed) throw malformed("\"run.lr\", \"run.batch\" or \"run.seed\" is not a number");
+    o.optimizer = stored["optimizer"];
+    o.lr = *lr;
+    o.schedule = stored["schedule"];
+    o.batch = *batch;
+    o.seed = *seed;
+    std::vector<epoch_metrics> rows;
+    std::istringstream lines(meta.at("metrics"));
+    for (std::string line; std::getline(lines, line);) {
+        std::vector<double> v;
+        std::istringstream fields(line);
+        for (std::string f; std::getline(fields, f, ',');)
+            if (auto const x = number<double>(f)) v.push_back(*x);
+        auto const epoch = number<std::size_t>(line.substr(0, line.find(',')));
+        if (v.size() != 6 || !epoch) throw malformed("the \"metrics\" line \"" + line + "\" is not 6 numbers");
+        rows.push_back({*epoch, v[1], v[2], v[3], v[4], v[5]});
+    }
+    return rows;
 }
 
 using optimizer = std::variant<lm::optim::sgd<Net>, lm::optim::adam<Net>, lm::optim::adamw<Net>>;
@@ -249,7 +281,7 @@ int run(options const& o, std::vector<epoch_metrics> const& resumed) {
         if (!o.metrics.empty()) write_metrics(o.metrics, rows);
         if (!o.save.empty())
             std::visit([&](auto& op) {
-                lm::save_checkpoint(net, op, o.save, {{"run", run_settings(o).dump()}, {"metrics", metrics_json(rows).dump()}});
+                lm::save_checkpoint(net, op, o.save, run_metadata(o, rows));
             }, opt);
     }
     if (!o.plot.empty()) draw_plot(o.plot, rows);
