@@ -4,6 +4,7 @@ accuracy that shows learning, bit-identical metrics for the same seed, a run res
 checkpoint that continues exactly, and clear errors for a non-finite loss, a missing data
 directory and a checkpoint that does not fit, and flags out of range."""
 import csv
+import json
 import os
 import subprocess
 import sys
@@ -15,6 +16,17 @@ failures = []
 
 def run(*args):
     return subprocess.run([exe, "--quiet", *args], capture_output=True, text=True)
+
+
+def with_metadata(src, dst, **changes):
+    """Copies the safetensors file src to dst with some "__metadata__" values replaced."""
+    data = open(src, "rb").read()
+    n = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8:8 + n])
+    header["__metadata__"].update(changes)
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    open(dst, "wb").write(len(text).to_bytes(8, "little") + text + data[8 + n:])
 
 
 def check(cond, what):
@@ -57,6 +69,18 @@ with tempfile.TemporaryDirectory() as tmp:
     r = run("--epochs", "3", "--resume", ckpt, "--lr", "0.5")
     check(r.returncode != 0 and "--lr" in r.stderr and "0.05" in r.stderr,
           "resuming with another --lr is refused, naming both: " + r.stderr.strip())
+    # Settings and metrics in the checkpoint are checked as the flags are.
+    bad = os.path.join(tmp, "bad.safetensors")
+    for what, changes, needle in [
+            ("a metrics line with a field that is not a number", {"metrics": "1,0.5,x,0.4,0.8,3.1\n"}, "metrics"),
+            ("a metrics line with a seventh field", {"metrics": "1,0.5,0.8,0.4,0.8,3.1,\n"}, "metrics"),
+            ("no metrics line", {"metrics": ""}, "metrics"),
+            ("a batch size of 0", {"run.batch": "0"}, "--batch"),
+            ("an unknown optimizer", {"run.optimizer": "rmsprop"}, "rmsprop")]:
+        with_metadata(ckpt, bad, **changes)
+        r = run("--epochs", "3", "--resume", bad)
+        check(r.returncode != 0 and "malformed checkpoint metadata" in r.stderr and needle in r.stderr,
+              f"a checkpoint with {what} is refused: " + r.stderr.strip())
     with open(ckpt, "r+b") as f:  # a checkpoint cut short
         f.truncate(os.path.getsize(ckpt) // 2)
     r = run("--epochs", "3", "--resume", ckpt)

@@ -87,48 +87,6 @@ std::map<std::string, std::string> run_metadata(options const& o, std::vector<ep
     return meta;
 }
 
-// The run stored in a checkpoint: its settings replace o's (a flag the user gave that differs
-// is an error), its metrics are the epochs done.
-std::vector<epoch_metrics> resume_settings(options& o, std::vector<std::string> const& given) {
-    auto const file = lm::io::read_safetensors(o.resume);
-    auto const& meta = file.metadata();
-    std::string const where = "fashion_mnist --resume " + o.resume;
-    if (!meta.contains("metrics"))
-        throw lm::error(where + ": not a checkpoint of this program (no \"run.*\" and \"metrics\" metadata; --save writes them)");
-    auto const malformed = [&](std::string const& what) { return lm::error(where + ": malformed checkpoint metadata: " + what); };
-    std::map<std::string, std::string> stored;
-    for (auto const& [flag, value] : run_settings(o)) {
-        auto const it = meta.find("run." + flag);
-        if (it == meta.end()) throw malformed("no \"run." + flag + "\"");
-        stored[flag] = it->second;
-    }
-    for (std::string const& flag : given)
-        if (stored.at(flag) != run_settings(o).at(flag))
-            throw lm::error(where + ": the checkpoint was made with --" + flag + " " + stored.at(flag) + ", not " +
-                            run_settings(o).at(flag) + "; a resumed run keeps its settings (drop --" + flag + ")");
-    auto const lr = number<double>(stored["lr"]);
-    auto const batch = number<std::size_t>(stored["batch"]);
-    auto const seed = number<std::uint64_t>(stored["seed"]);
-    if (!lr || !batch || !seed) throw malformed("\"run.lr\", \"run.batch\" or \"run.seed\" is not a number");
-    o.optimizer = stored["optimizer"];
-    o.lr = *lr;
-    o.schedule = stored["schedule"];
-    o.batch = *batch;
-    o.seed = *seed;
-    std::vector<epoch_metrics> rows;
-    std::istringstream lines(meta.at("metrics"));
-    for (std::string line; std::getline(lines, line);) {
-        std::vector<double> v;
-        std::istringstream fields(line);
-        for (std::string f; std::getline(fields, f, ',');)
-            if (auto const x = number<double>(f)) v.push_back(*x);
-        auto const epoch = number<std::size_t>(line.substr(0, line.find(',')));
-        if (v.size() != 6 || !epoch) throw malformed("the \"metrics\" line \"" + line + "\" is not 6 numbers");
-        rows.push_back({*epoch, v[1], v[2], v[3], v[4], v[5]});
-    }
-    return rows;
-}
-
 using optimizer = std::variant<lm::optim::sgd<Net>, lm::optim::adam<Net>, lm::optim::adamw<Net>>;
 
 optimizer make_optimizer(Net& net, options const& o) {
@@ -330,6 +288,28 @@ std::string one_of(std::string_view flag, std::string_view text, std::initialize
     throw usage_error("--" + std::string(flag) + " takes one of " + list + ", not '" + std::string(text) + "'");
 }
 
+// Sets the option of that name from its text, checked (usage_error names the flag, the value
+// and what it takes): the command line's flags and the settings a checkpoint stores.
+void set(options& o, std::string const& flag, std::string_view arg) {
+    if (flag == "epochs") o.epochs = whole<std::size_t>(flag, arg, 1, 1000);
+    else if (flag == "batch") o.batch = whole<std::size_t>(flag, arg, 1, 60000);
+    else if (flag == "seed") o.seed = whole<std::uint64_t>(flag, arg, 0, UINT64_MAX);
+    else if (flag == "threads") o.threads = whole<unsigned>(flag, arg, 1, std::max(64u, std::thread::hardware_concurrency()));
+    else if (flag == "optimizer") o.optimizer = one_of(flag, arg, {"sgd", "nesterov", "adam", "adamw"});
+    else if (flag == "schedule") o.schedule = one_of(flag, arg, {"cosine", "step", "none"});
+    else if (flag == "data") o.data = std::string(arg);
+    else if (flag == "metrics") o.metrics = arg;
+    else if (flag == "plot") o.plot = arg;
+    else if (flag == "save") o.save = arg;
+    else if (flag == "resume") o.resume = arg;
+    else if (flag == "quiet") o.quiet = true;
+    else if (flag == "lr") {
+        auto const [end, ec] = std::from_chars(arg.data(), arg.data() + arg.size(), o.lr);
+        if (ec != std::errc{} || end != arg.data() + arg.size() || !(o.lr > 0) || !std::isfinite(o.lr))
+            throw usage_error("--lr takes a positive number, not '" + std::string(arg) + "'");
+    }
+}
+
 /// The flags (getopt_long), checked; `given` receives the names of those on the command line.
 options parse(int argc, char** argv, std::set<std::string>& given) {
     static option const longs[] = {{"epochs", required_argument, nullptr, 0},   {"batch", required_argument, nullptr, 0},
@@ -352,28 +332,60 @@ options parse(int argc, char** argv, std::set<std::string>& given) {
         std::string const flag = longs[index].name;
         std::string_view const arg = optarg ? optarg : "";
         given.insert(flag);
-        if (flag == "epochs") o.epochs = whole<std::size_t>(flag, arg, 1, 1000);
-        else if (flag == "batch") o.batch = whole<std::size_t>(flag, arg, 1, 60000);
-        else if (flag == "seed") o.seed = whole<std::uint64_t>(flag, arg, 0, UINT64_MAX);
-        else if (flag == "threads") o.threads = whole<unsigned>(flag, arg, 1, std::max(64u, std::thread::hardware_concurrency()));
-        else if (flag == "optimizer") o.optimizer = one_of(flag, arg, {"sgd", "nesterov", "adam", "adamw"});
-        else if (flag == "schedule") o.schedule = one_of(flag, arg, {"cosine", "step", "none"});
-        else if (flag == "data") o.data = std::string(arg);
-        else if (flag == "metrics") o.metrics = arg;
-        else if (flag == "plot") o.plot = arg;
-        else if (flag == "save") o.save = arg;
-        else if (flag == "resume") o.resume = arg;
-        else if (flag == "quiet") o.quiet = true;
-        else if (flag == "lr") {
-            auto const [end, ec] = std::from_chars(arg.data(), arg.data() + arg.size(), o.lr);
-            if (ec != std::errc{} || end != arg.data() + arg.size() || !(o.lr > 0) || !std::isfinite(o.lr))
-                throw usage_error("--lr takes a positive number, not '" + std::string(arg) + "'");
-        }
+        set(o, flag, arg);
     }
     if (optind < argc) throw usage_error(std::string("unexpected argument '") + argv[optind] + "'");
     if (!o.resume.empty() && !std::filesystem::is_regular_file(o.resume))
         throw usage_error("--resume: no file '" + o.resume + "'");
     return o;
+}
+
+// The run stored in a checkpoint: its settings replace o's (a flag the user gave that differs
+// is an error), its metrics are the epochs done. Every value is checked as its flag would be.
+std::vector<epoch_metrics> resume_settings(options& o, std::vector<std::string> const& given) {
+    auto const file = lm::io::read_safetensors(o.resume);
+    auto const& meta = file.metadata();
+    std::string const where = "fashion_mnist --resume " + o.resume;
+    if (!meta.contains("metrics") || !meta.contains("run.optimizer"))
+        throw lm::error(where + ": not a checkpoint of this program (no \"run.*\" and \"metrics\" metadata; --save writes them)");
+    auto const malformed = [&](std::string const& what) { return lm::error(where + ": malformed checkpoint metadata: " + what); };
+    options stored = o;
+    for (auto const& [flag, value] : run_settings(o)) {
+        auto const it = meta.find("run." + flag);
+        if (it == meta.end()) throw malformed("no \"run." + flag + "\"");
+        if (std::ranges::find(given, flag) != given.end() && it->second != value)
+            throw lm::error(where + ": the checkpoint was made with --" + flag + " " + it->second + ", not " + value +
+                            "; a resumed run keeps its settings (drop --" + flag + ")");
+        try {
+            set(stored, flag, it->second);
+        } catch (usage_error const& e) {
+            throw malformed("\"run." + flag + "\": " + e.what());
+        }
+    }
+    std::vector<epoch_metrics> rows;
+    std::istringstream lines(meta.at("metrics"));
+    for (std::string line; std::getline(lines, line);) {
+        // Exactly six fields, each a number: epoch, train loss and accuracy, test loss and
+        // accuracy, seconds.
+        std::vector<std::string_view> fields;
+        for (std::size_t at = 0;;) {
+            std::size_t const comma = line.find(',', at);
+            fields.push_back(std::string_view(line).substr(at, comma - at));
+            if (comma == std::string::npos) break;
+            at = comma + 1;
+        }
+        std::vector<double> v;
+        for (auto f : fields)
+            if (auto const x = number<double>(f)) v.push_back(*x);
+        auto const epoch = number<std::size_t>(fields[0]);
+        if (fields.size() != 6 || v.size() != 6 || !epoch || *epoch != rows.size() + 1)
+            throw malformed("the \"metrics\" line \"" + line + "\" is not epoch " + std::to_string(rows.size() + 1) +
+                            " and 5 numbers");
+        rows.push_back({*epoch, v[1], v[2], v[3], v[4], v[5]});
+    }
+    if (rows.empty()) throw malformed("\"metrics\" holds no epoch");
+    o = stored;
+    return rows;
 }
 
 }  // namespace
