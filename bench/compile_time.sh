@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Compile time as a benchmark: wall seconds (and peak memory) to compile the chapter example,
 # the Fashion-MNIST training program and a generated 32-layer Sequential, with g++ and clang++
-# at -std=c++20 -O2, beside the seconds lamina aims for on a 2-core machine.
+# at -std=c++20 -O2, beside the seconds lamina aims for on a 2-core machine; then, without a
+# goal, the file that compiles lamina's out-of-line code once (lamina/src.hpp) and the training
+# program compiled header-only.
 # Usage (from anywhere): bench/compile_time.sh   Environment: REPS (default 3),
 # COMPILERS (default "g++ clang++"), CXXFLAGS_EXTRA (e.g. -march=native).
 set -euo pipefail
@@ -46,14 +48,16 @@ units=("examples/custom_layers.cpp:5:$root/examples/custom_layers.cpp"
 
 # One compile: prints "seconds peak_MiB" (peak memory needs GNU time).
 compile_once() {
-    local cxx=$1 src=$2 extra=${3:-}
+    local cxx=$1 src=$2
+    local -a extra
+    read -r -a extra <<<"${3:-}"
     if [[ -x /usr/bin/time ]]; then
-        /usr/bin/time -f '%e %M' -o "$tmp/time" "$cxx" "${flags[@]}" $extra -c "$src" -o "$tmp/out.o"
+        /usr/bin/time -f '%e %M' -o "$tmp/time" "$cxx" "${flags[@]}" "${extra[@]}" -c "$src" -o "$tmp/out.o"
         awk '{ printf "%.2f %.0f\n", $1, $2 / 1024 }' "$tmp/time"
     else
         local t0 t1
         t0=$(date +%s.%N)
-        "$cxx" "${flags[@]}" $extra -c "$src" -o "$tmp/out.o"
+        "$cxx" "${flags[@]}" "${extra[@]}" -c "$src" -o "$tmp/out.o"
         t1=$(date +%s.%N)
         awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f -\n", b - a }'
     fi

@@ -17,6 +17,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "lamina/detail/config.hpp"
@@ -32,6 +33,11 @@ inline constexpr std::string_view meta_optimizer_steps = "optimizer.steps";
 
 /// One parameter's optimizer state, its type erased (see param_entry): the checkpoint code below
 /// compiles once per value type, not once per optimizer and net.
+// The value types of the checkpoint code (compiled once for both by lamina/src.hpp under
+// LAMINA_SEPARATE_COMPILATION): those of lamina's parameters.
+template <class T>
+inline constexpr bool checkpoint_value = std::is_same_v<T, float> || std::is_same_v<T, double>;
+
 template <class T>
 struct optimizer_state {
     std::string name;
@@ -71,6 +77,7 @@ template <class Net, class Optimizer>
 void save_checkpoint(Net& net, Optimizer& opt, std::filesystem::path const& path,
                      std::map<std::string, std::string> metadata = {}) {
     using T = typename Optimizer::value_type;
+    static_assert(detail::checkpoint_value<T>, "lamina::save_checkpoint: the optimizer's values are float or double");
     save(net, path, detail::checkpoint_options(detail::state_of<T>(opt, false), path, std::move(metadata)));
 }
 
@@ -81,6 +88,7 @@ void save_checkpoint(Net& net, Optimizer& opt, std::filesystem::path const& path
 template <class Net, class Optimizer>
 std::map<std::string, std::string> load_checkpoint(Net& net, Optimizer& opt, std::filesystem::path const& path) {
     using T = typename Optimizer::value_type;
+    static_assert(detail::checkpoint_value<T>, "lamina::load_checkpoint: the optimizer's values are float or double");
     auto const file = io::read_safetensors(path);
     auto state = detail::state_of<T>(opt, true);
     auto const staged = detail::read_state(file, "lamina::load_checkpoint: " + io::st_detail::quoted_path(path), state);

@@ -1,9 +1,8 @@
-// lamina's code that needs no template argument (reading and writing safetensors and IDX files,
-// save, load and checkpoints), compiled once for a program built with LAMINA_SEPARATE_COMPILATION
-// defined in every translation unit: include this file in exactly one of them, e.g. a
-// lamina.cpp holding only this line. Saving and loading then cost the other files nothing
-// at compile time but the calls (see lamina/detail/config.hpp).
-#pragma once
+// lamina's out-of-line code (reading and writing safetensors and IDX files, and the parts of save,
+// load and checkpoints that depend on no net type), compiled once for a program built with
+// LAMINA_SEPARATE_COMPILATION defined in every translation unit: include this file in exactly
+// one of them, e.g. a lamina.cpp holding only this line. The other files then compile only the
+// templates that saving and loading instantiate for their nets (see lamina/detail/config.hpp).
 
 #if !defined(LAMINA_SEPARATE_COMPILATION)
 #error "lamina/src.hpp is for programs built with LAMINA_SEPARATE_COMPILATION defined in every file; without it, lamina is header-only and needs no source file"

@@ -43,7 +43,7 @@ LAMINA_DECL std::string self_test_record(net_runner const& net, tensor_copy cons
 }
 
 // A metadata value that holds JSON, parsed; format_error if it does not.
-LAMINA_DECL nlohmann::json parse_meta(io::safetensors_file const& f, std::string_view key) {
+LAMINA_LOCAL nlohmann::json parse_meta(io::safetensors_file const& f, std::string_view key) {
     auto const& text = f.metadata().at(std::string(key));
     try {
         return nlohmann::json::parse(text);

@@ -31,8 +31,6 @@
 #include <utility>
 #include <vector>
 
-
-
 #include "lamina/detail/config.hpp"
 #include "lamina/error.hpp"
 

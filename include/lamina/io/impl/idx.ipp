@@ -11,9 +11,9 @@ namespace lamina::io {
 // Not io::detail: other io headers may define helpers of the same names there.
 namespace idx_detail {
 
-LAMINA_DECL std::string quoted(std::filesystem::path const& p) { return '"' + p.string() + '"'; }
+LAMINA_LOCAL std::string quoted(std::filesystem::path const& p) { return '"' + p.string() + '"'; }
 
-LAMINA_DECL std::string dims_str(std::vector<std::size_t> const& dims) {
+LAMINA_LOCAL std::string dims_str(std::vector<std::size_t> const& dims) {
     std::string s;
     for (auto d : dims) s += (s.empty() ? "" : " x ") + std::to_string(d);
     return s;
@@ -69,7 +69,7 @@ private:
     gz_ptr f_;
 };
 
-LAMINA_DECL char const* idx_type_name(unsigned t) {
+LAMINA_LOCAL char const* idx_type_name(unsigned t) {
     switch (t) {
         case 0x09: return " (signed byte)";
         case 0x0B: return " (16-bit integer)";
@@ -80,7 +80,7 @@ LAMINA_DECL char const* idx_type_name(unsigned t) {
     }
 }
 
-LAMINA_DECL std::string hex(unsigned b) {
+LAMINA_LOCAL std::string hex(unsigned b) {
     char const* digits = "0123456789abcdef";
     return std::string("0x") + digits[(b >> 4) & 15] + digits[b & 15];
 }

@@ -19,8 +19,8 @@ struct header_problem {
     std::string what;
 };
 
-LAMINA_DECL std::vector<std::size_t> read_extents(nlohmann::json const& v, std::string const& key, std::string_view field,
-                                                  std::filesystem::path const& file) {
+LAMINA_LOCAL std::vector<std::size_t> read_extents(nlohmann::json const& v, std::string const& key, std::string_view field,
+                                                   std::filesystem::path const& file) {
     if (!v.is_array())
         fail(file, "has a header entry " + in_quotes(key) + " whose \"" + std::string(field) +
                        "\" is not a list of non-negative integers: " + v.dump(-1, ' ', true));
