@@ -271,12 +271,11 @@ struct usage_error : std::runtime_error {
 
 template <class N>
 N whole(std::string_view flag, std::string_view text, N lo, N hi) {
-    N v{};
-    auto const [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-    if (ec != std::errc{} || end != text.data() + text.size() || v < lo || v > hi)
+    auto const v = number<N>(text);
+    if (!v || *v < lo || *v > hi)
         throw usage_error("--" + std::string(flag) + " takes a whole number from " + std::to_string(lo) + " to " +
                           std::to_string(hi) + ", not '" + std::string(text) + "'");
-    return v;
+    return *v;
 }
 
 std::string one_of(std::string_view flag, std::string_view text, std::initializer_list<std::string_view> names) {
@@ -304,9 +303,10 @@ void set(options& o, std::string const& flag, std::string_view arg) {
     else if (flag == "resume") o.resume = arg;
     else if (flag == "quiet") o.quiet = true;
     else if (flag == "lr") {
-        auto const [end, ec] = std::from_chars(arg.data(), arg.data() + arg.size(), o.lr);
-        if (ec != std::errc{} || end != arg.data() + arg.size() || !(o.lr > 0) || !std::isfinite(o.lr))
+        auto const lr = number<double>(arg);
+        if (!lr || !(*lr > 0) || !std::isfinite(*lr))
             throw usage_error("--lr takes a positive number, not '" + std::string(arg) + "'");
+        o.lr = *lr;
     }
 }
 
@@ -374,14 +374,14 @@ std::vector<epoch_metrics> resume_settings(options& o, std::vector<std::string> 
             if (comma == std::string::npos) break;
             at = comma + 1;
         }
-        std::vector<double> v;
-        for (auto f : fields)
-            if (auto const x = number<double>(f)) v.push_back(*x);
         auto const epoch = number<std::size_t>(fields[0]);
-        if (fields.size() != 6 || v.size() != 6 || !epoch || *epoch != rows.size() + 1)
+        std::vector<double> v;
+        for (std::size_t i = 1; i < fields.size(); ++i)
+            if (auto const x = number<double>(fields[i])) v.push_back(*x);
+        if (fields.size() != 6 || v.size() != 5 || !epoch || *epoch != rows.size() + 1)
             throw malformed("the \"metrics\" line \"" + line + "\" is not epoch " + std::to_string(rows.size() + 1) +
                             " and 5 numbers");
-        rows.push_back({*epoch, v[1], v[2], v[3], v[4], v[5]});
+        rows.push_back({*epoch, v[0], v[1], v[2], v[3], v[4]});
     }
     if (rows.empty()) throw malformed("\"metrics\" holds no epoch");
     o = stored;
