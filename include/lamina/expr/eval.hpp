@@ -14,15 +14,15 @@ namespace lamina {
 
 namespace detail {
 
-// The consumer expression, held as held_t says; a copied one marks the epilogue copyable, so
-// that the GEMM's row loops work on copies of it too (kernels::gemm_detail::own_epilogue).
+// The consumer expression, referred to: the epilogue is copied into each block of rows (see
+// kernels::gemm_detail::own_epilogue), and a pointer copies for free.
 template <class E>
 struct fused_epilogue {
-    static constexpr bool copyable = held_by_value<E>;
-    held_t<E> e;
+    static constexpr bool copyable = true;
+    E const* e;
     template <class V>
     [[gnu::always_inline]] V operator()(std::size_t r, std::size_t j, V acc) const {
-        return e.template get<V>(epi_ctx<V>{acc}, r, j);
+        return e->template get<V>(epi_ctx<V>{acc}, r, j);
     }
 };
 /// The same, summing what it stores (kernels::gemm's tile sums).
@@ -40,13 +40,13 @@ template <bool MayRecord = true, class E, class T>
     if constexpr (E::fusable) {
         if (!MayRecord || !ws.recording) {
             e.prepare(ws, true);
-            fused_epilogue<E> epi{e};
+            fused_epilogue<E> epi{&e};
             e.visit_fused([&](auto const& mm) { mm.run(out, epi); });
             return;
         }
     }
     e.prepare(ws, false);
-    kernels::elementwise(e, out);
+    kernels::elementwise_inline(e, out);
 }
 template <bool MayRecord = true, class E, class T>
 void evaluate(E& e, T* out, workspace& ws) {
@@ -126,7 +126,7 @@ private:
         E& e = s->e;
         e.prepare(*s->ws, true);
         if (!s->want_sum) {
-            fused_epilogue<E> epi{e};
+            fused_epilogue<E> epi{&e};
             e.visit_fused([&](auto const& mm) { mm.run(s->buf, epi); });
             return;
         }
@@ -154,7 +154,7 @@ private:
         } else {
             for (std::size_t i = 0; i < n; i += W) V(value_type(0)).store_aligned(slots + i);
         }
-        summing_epilogue<E> epi{{e}, slots};
+        summing_epilogue<E> epi{{&e}, slots};
         e.visit_fused([&](auto const& mm) { mm.run(s->buf, epi); });
         if constexpr (N > 0) {
             V total = [&]<std::size_t... i>(std::index_sequence<i...>) {

@@ -8,9 +8,11 @@
 
 namespace lamina::kernels {
 
-/// out = e (or out += e when Accumulate), for every element of e's shape, in one pass.
+/// out = e (or out += e when Accumulate), for every element of e's shape, in one pass; inlined
+/// into its caller (evaluate_sized: a small static layer's whole evaluation compiles into the
+/// call). elementwise() below is the same loop as a function of its own.
 template <bool Accumulate = false, class E, class T>
-void elementwise(E const& expr, T* out) {
+[[gnu::always_inline]] inline void elementwise_inline(E const& expr, T* out) {
     detail::held_t<E> e = expr;
     using S = typename E::shape_type;
     using V = detail::simd<T>;
@@ -40,6 +42,12 @@ void elementwise(E const& expr, T* out) {
             for (; j < C; ++j) put(o + j, e.template get<T>(c, r, j));
         }
     }
+}
+
+/// out = e (or out += e when Accumulate), for every element of e's shape, in one pass.
+template <bool Accumulate = false, class E, class T>
+void elementwise(E const& e, T* out) {
+    elementwise_inline<Accumulate>(e, out);
 }
 
 /// The scalar twin of elementwise(): one element at a time, no SIMD; tests compare against it.
