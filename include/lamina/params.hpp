@@ -406,8 +406,9 @@ struct parameter_ref {
 };
 
 /// Every parameter with its structural name, shape and data (PyTorch's named_parameters()).
-/// Writing through data after a later forward call: call mark_modified() on the parameter,
-/// or the layer may go on using the weight it packed (see tensor::mark_modified).
+/// Writing through data after a later forward call: call mark_modified() on the parameter's
+/// tensor (get<"0.weight">(net).mark_modified()), or the layer may go on using the weight it
+/// packed (see tensor::mark_modified).
 template <class L>
 auto named_parameters(L& layer) {
     std::vector<parameter_ref<float>> out;

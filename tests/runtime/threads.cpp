@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstring>
 #include <initializer_list>
+#include <iterator>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -85,7 +86,8 @@ gemm_run<T, K, N> run_gemm(unsigned threads, std::size_t M, std::vector<T> const
 }
 
 template <class T, std::size_t K, std::size_t N>
-void gemm_same_bits(std::initializer_list<std::size_t> rows, std::initializer_list<unsigned> counts = {2, 3}) {
+void gemm_same_bits(std::initializer_list<std::size_t> rows,
+                    std::vector<unsigned> const& counts = {std::begin(thread_counts), std::end(thread_counts)}) {
     threads_guard guard;
     lm::generator g(K * 1000 + N);
     for (std::size_t M : rows) {

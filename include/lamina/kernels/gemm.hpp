@@ -468,6 +468,16 @@ constexpr std::size_t sum_slots(std::size_t M) noexcept {
 
 namespace gemm_detail {
 
+// B's size (K·N values) from which a product is large: too large for L1, B is packed (when
+// enough rows reuse each strip: packs), and deep enough, it runs the shared code (gemm).
+inline constexpr std::size_t large_b_values = 16384;
+
+// Whether a product packs B: B is large, enough rows reuse each strip, and it has a full one.
+template <class T>
+constexpr bool packs(std::size_t M, std::size_t K, std::size_t N) noexcept {
+    return K * N >= large_b_values && M >= 2 * tiles<T>::MR && N >= tiles<T>::NR;
+}
+
 // The packed part of a product (gemm, gemm_core): every full strip of NR columns, blocked over
 // depth and columns. Inlined, so that gemm's static depth and width stay constants.
 // A B that is a frozen parameter (pre) is packed whole by pack_all and kept while its values
@@ -558,7 +568,7 @@ void gemm_core(T const* A, std::size_t M, std::size_t K, T const* B, std::size_t
     std::size_t const n_full = N / NR * NR, n_vec = n_full + (N - n_full) / W * W;
     if (M == 0) return;
     bool const first = !accumulate;
-    bool const pack = K * N >= 16384 && M >= 2 * MR && n_full > 0;
+    bool const pack = packs<T>(M, K, N);
     unsigned const threads = threads_for(M * N * K);
     if (pack) packed_product(A, M, K, B, N, C, epi, ws, first, threads, pre);
     if (pack && n_full == N) return;
@@ -612,7 +622,7 @@ template <std::size_t K, std::size_t N, class T, class Epi>
 void gemm(T const* A, std::size_t M, T const* B, T* C, Epi& epi, detail::workspace& ws, bool accumulate = false,
           detail::prepacked<T> pre = {}) {
     if constexpr (K >= (std::is_same_v<Epi, identity_epilogue> ? shared_min_depth_plain : shared_min_depth) &&
-                  K * N >= 16384) {
+                  K * N >= gemm_detail::large_b_values) {
         // Deep and large: the one shared copy (gemm_core), the epilogue applied per finished block.
         if constexpr (std::is_same_v<Epi, identity_epilogue>) {
             gemm_detail::gemm_core(A, M, K, B, N, C, epi, ws, accumulate, pre);
@@ -623,12 +633,11 @@ void gemm(T const* A, std::size_t M, T const* B, T* C, Epi& epi, detail::workspa
         return;
     }
     using tl = gemm_detail::tiles<T>;
-    constexpr std::size_t NR = tl::NR, MR = tl::MR;
+    constexpr std::size_t NR = tl::NR;
     constexpr std::size_t n_full = N / NR * NR;  // columns in full-width strips
     if (M == 0) return;
     bool const first = !accumulate;
-    // Packing pays off when B is too large for L1 and enough rows reuse each strip.
-    bool const pack = K * N >= 16384 && M >= 2 * MR && n_full > 0;
+    bool const pack = gemm_detail::packs<T>(M, K, N);
     // Threads take disjoint tiles of C, each summed over the whole depth in the one-thread
     // order: the result does not depend on the thread count.
     unsigned const threads = M * N * K < gemm_detail::parallel_min_macs ? 1 : gemm_detail::threads_for(M * N * K);
