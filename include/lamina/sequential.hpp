@@ -279,7 +279,7 @@ private:
             recorded_batch_ = no_record;
             ws_.recording = false;  // a training call's record is dropped (backward now throws)
         }
-        run(p, batch, seq{});
+        run(p, batch);
         if (!training_) ws_.settle();
         auto& out = detail::get_box<size - 1>(outs_);
         T* grad = nullptr;
@@ -318,8 +318,12 @@ public:
         }(seq{});
     }
 
-    /// Training mode: calls record what backward() needs (PyTorch's net.train()).
-    void train(bool on = true) noexcept { training_ = on; }
+    /// Training mode: calls record what backward() needs (PyTorch's net.train()). The recording
+    /// forward is compiled only into programs that call train().
+    void train(bool on = true) noexcept {
+        if (on) record_ = &Sequential::run_recording;
+        training_ = on;
+    }
     /// Inference mode, the default: calls are fused and record nothing (PyTorch's net.eval()).
     void eval() noexcept { training_ = false; }
     bool training() const noexcept { return training_; }
@@ -396,14 +400,16 @@ public:
     std::size_t workspace_bytes() const noexcept { return ws_.capacity(); }
 
 private:
-    template <std::size_t... I>
-    [[gnu::always_inline]] void run(T const* p, std::size_t batch, std::index_sequence<I...>) {
-        if (training_) {
+    [[gnu::always_inline]] void run(T const* p, std::size_t batch) {
+        if (training_) record_(*this, p, batch);
+        else infer<0>(p, batch);
+    }
+    // A training call: each layer evaluated on its own, recording what its backward reads.
+    static void run_recording(Sequential& net, T const* p, std::size_t batch) {
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
             T const* in[size + 1] = {p};
-            ((in[I + 1] = step<I>(in[I], batch)), ...);
-        } else {
-            infer<0>(p, batch);
-        }
+            ((in[I + 1] = net.template record_step<I>(in[I], batch)), ...);
+        }(seq{});
     }
 
     // Inference, from layer I on: a layer without a matmul of its own after one that ends in a
@@ -467,23 +473,28 @@ private:
         using SI = input_shape_of<I>;
         using SO = output_shape_of<I>;
         auto& out = detail::get_box<I>(outs_);
-        if (training_) {
-            // The input's gradient goes to the previous layer's (the net's input gets none).
-            T* gin = nullptr;
-            if constexpr (I > 0) {
-                auto& gi = detail::get_box<I - 1>(state().grads);
-                if constexpr (SI::dynamic) gi.resize(SI::batch_of(batch));
-                gin = gi.data();
-            }
-            auto& e = std::get<I>(state().recorded).emplace(as_expr(std::as_const(layer_at<I>())(input_leaf<T, SI>(in, SI::batch_of(batch), gin))));
-            if constexpr (SO::dynamic) out.resize(e.batch());
-            detail::evaluate(e, out.data(), ws_);  // ws_ is not reset: backward reads what it keeps
-        } else {
-            auto e = as_expr(std::as_const(layer_at<I>())(input_leaf<T, SI>(in, SI::batch_of(batch))));
-            if constexpr (SO::dynamic) out.resize(e.batch());
-            ws_.reset();
-            detail::evaluate_sized<false>(e, out.data(), ws_);
+        auto e = as_expr(std::as_const(layer_at<I>())(input_leaf<T, SI>(in, SI::batch_of(batch))));
+        if constexpr (SO::dynamic) out.resize(e.batch());
+        ws_.reset();
+        detail::evaluate_sized<false>(e, out.data(), ws_);
+        return out.data();
+    }
+    // Layer I in a training call (run_recording).
+    template <std::size_t I>
+    T const* record_step(T const* in, std::size_t batch) {
+        using SI = input_shape_of<I>;
+        using SO = output_shape_of<I>;
+        auto& out = detail::get_box<I>(outs_);
+        // The input's gradient goes to the previous layer's (the net's input gets none).
+        T* gin = nullptr;
+        if constexpr (I > 0) {
+            auto& gi = detail::get_box<I - 1>(state().grads);
+            if constexpr (SI::dynamic) gi.resize(SI::batch_of(batch));
+            gin = gi.data();
         }
+        auto& e = std::get<I>(state().recorded).emplace(as_expr(std::as_const(layer_at<I>())(input_leaf<T, SI>(in, SI::batch_of(batch), gin))));
+        if constexpr (SO::dynamic) out.resize(e.batch());
+        detail::evaluate(e, out.data(), ws_);  // ws_ is not reset: backward reads what it keeps
         return out.data();
     }
 
@@ -552,6 +563,7 @@ private:
     tensor<T, S0> input_{};
     detail::workspace ws_;
     std::unique_ptr<training_state> train_;
+    void (*record_)(Sequential&, T const*, std::size_t) = nullptr;  // run_recording, set by train()
     bool training_ = false;
     std::size_t recorded_batch_ = no_record;
 };

@@ -234,6 +234,54 @@ TEST_CASE("The layer after a Dense reads it unevaluated, and its mean comes from
     CHECK(differences(out, centered, 0, 1e-6) == "");
 }
 
+namespace {
+
+// Each sample minus its own mean: a layer that reads the Dense before it as a whole (the seam
+// evaluated into its buffer) but takes no total sum of it. Records whether it was handed a seam.
+struct RowCentered {
+    auto operator()(auto const& X) const {
+        handed_a_seam = requires { X.known_sum(); };
+        return X - lm::mean(X, lm::axis<1>, lm::keepdim);
+    }
+};
+
+template <class Net, class X>
+void check_row_centered(Net& net, X const& x, std::size_t B) {
+    constexpr std::size_t K = 8, N = 20;
+    auto const& d = lm::get<0>(net);
+    std::vector<double> want(B * N);
+    for (std::size_t i = 0; i < B; ++i) {
+        double row = 0;
+        for (std::size_t j = 0; j < N; ++j) {
+            double s = d.bias.data()[j];
+            for (std::size_t k = 0; k < K; ++k) s += double(x.data()[i * K + k]) * d.weight.data()[k * N + j];
+            row += want[i * N + j] = std::max(s, 0.0);
+        }
+        for (std::size_t j = 0; j < N; ++j) want[i * N + j] -= row / N;
+    }
+    handed_a_seam = false;
+    auto y = net(x);
+    CHECK(handed_a_seam);
+    CHECK(differences(y, want, 1e-5, 1e-5) == "");
+}
+
+}  // namespace
+
+TEST_CASE("A layer that reads the Dense before it whole, without reducing it all, gets its values",
+          "[eval][sequential]") {
+    lm::generator g(11);
+    lm::Sequential<lm::Input<8>, lm::Dense<20, lm::ReLU>, RowCentered> net;
+    randomize_all(net, g);
+    for (std::size_t B : {1, 5, 13}) {
+        INFO("batch " << B);
+        check_row_centered(net, lm::rand<lm::dyn, 8>(B, g), B);
+    }
+    using In = lm::Input<8>::batch<3>;
+    lm::Sequential<In, lm::Dense<20, lm::ReLU>, RowCentered> fixed;
+    randomize_all(fixed, g);
+    check_row_centered(fixed, lm::rand<3, 8>(g), 3);
+}
+
 TEST_CASE("A layer without a matmul after a linear Dense runs in the Dense's GEMM epilogue", "[eval][sequential]") {
     lm::generator g(7);
     lm::Sequential<lm::Input<8>, lm::Dense<17>, lm::ReLU> net;

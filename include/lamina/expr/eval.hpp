@@ -65,14 +65,15 @@ template <bool MayRecord = true, class E, class T>
 /// consumer's element-wise expression then runs in that GEMM's epilogue, so that, for example,
 /// a ReLU layer after a linear Dense costs nothing. A consumer that also reduces the seam (such
 /// as X - mean(X)) has it evaluated once into its buffer, with the sum taken in the GEMM's
-/// epilogue (request_sum): the mean costs no pass over the output.
+/// epilogue (known_sum): the mean costs no pass over the output. The sum is taken whenever the
+/// seam is evaluated into its buffer, needed or not: a few additions per tile, where a second
+/// GEMM without them would be compiled for every pair of layers.
 template <class E>
 struct seam_state {
     E e;                                   // the producer, fusable: one matmul feeding it
     typename E::value_type* buf;           // where the producer's values go when they must exist
     workspace* ws;
     bool done = false;
-    bool want_sum = false;
     double sum = 0;
 };
 
@@ -98,9 +99,8 @@ struct seam : expr_base<seam<E>> {
         produce();
         return s->buf;
     }
-    void request_sum() const noexcept { s->want_sum = true; }
-    /// The sum of every value, when the GEMM took it while storing them; else null.
-    double const* known_sum() const noexcept { return s->done && s->want_sum ? &s->sum : nullptr; }
+    /// The sum of every value, taken by the GEMM while storing them; null before that.
+    double const* known_sum() const noexcept { return s->done ? &s->sum : nullptr; }
     template <class V, class Ctx>
     V get(Ctx const& c, std::size_t r, std::size_t j) const noexcept {
         if constexpr (is_epi_for<Ctx, V>) return s->e.template get<V>(c, r, j);
@@ -125,11 +125,6 @@ private:
         s->done = true;
         E& e = s->e;
         e.prepare(*s->ws, true);
-        if (!s->want_sum) {
-            fused_epilogue<E> epi{&e};
-            e.visit_fused([&](auto const& mm) { mm.run(s->buf, epi); });
-            return;
-        }
         using S = typename E::shape_type;
         if constexpr (!S::dynamic && kernels::sum_slots<S::cols, value_type>(S::rows(0)) <= stack_slots) {
             constexpr std::size_t n = kernels::sum_slots<S::cols, value_type>(S::rows(0));

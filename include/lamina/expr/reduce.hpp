@@ -36,16 +36,12 @@ struct reduce_all : expr_base<reduce_all<Op, A>> {
     A a;
     value_type v{};
 
-    // An operand that can sum its values while producing them (a layer's GEMM output) is asked
-    // to, here, before anything evaluates it.
-    explicit reduce_all(A x) : a(std::move(x)) {
-        if constexpr (requires { a.request_sum(); }) a.request_sum();
-    }
+    explicit reduce_all(A x) : a(std::move(x)) {}
     std::size_t batch() const noexcept { return 1; }
     void prepare(detail::workspace& ws, bool) {
         a.prepare(ws, false);
         double s;
-        if constexpr (requires { a.known_sum(); }) {
+        if constexpr (requires { a.known_sum(); }) {  // a layer's GEMM output, summed as it was stored
             double const* known = a.known_sum();
             s = known ? *known : kernels::sum_all(a);
         } else {
