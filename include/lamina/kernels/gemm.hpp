@@ -637,12 +637,16 @@ void gemm(T const* A, std::size_t M, T const* B, T* C, Epi& epi, detail::workspa
     constexpr std::size_t n_full = N / NR * NR;  // columns in full-width strips
     if (M == 0) return;
     bool const first = !accumulate;
-    bool const pack = gemm_detail::packs<T>(M, K, N);
+    // A B too small to pack compiles no packed code (a small layer's share of a program's code).
+    constexpr bool may_pack = gemm_detail::packs<T>(std::size_t(-1), K, N);
+    bool const pack = may_pack && gemm_detail::packs<T>(M, K, N);
     // Threads take disjoint tiles of C, each summed over the whole depth in the one-thread
     // order: the result does not depend on the thread count.
     unsigned const threads = M * N * K < gemm_detail::parallel_min_macs ? 1 : gemm_detail::threads_for(M * N * K);
-    if (pack) gemm_detail::packed_product(A, M, K, B, N, C, epi, ws, first, threads, pre);
-    if (pack && n_full == N) return;
+    if constexpr (may_pack) {
+        if (pack) gemm_detail::packed_product(A, M, K, B, N, C, epi, ws, first, threads, pre);
+        if (pack && n_full == N) return;
+    }
     // Rows [r0, r0 + m) of the columns that no packed strip covered.
     auto rows = [&](std::size_t r0, std::size_t m) {
         gemm_detail::unpacked_rows<K, N>(A + r0 * K, m, B, C + r0 * N, epi, r0, first, pack);
