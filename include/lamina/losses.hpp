@@ -46,7 +46,7 @@ struct cross_entropy_expr : expr_base<cross_entropy_expr<A>> {
                             " is outside [0, " + std::to_string(classes) + ")");
     }
     std::size_t batch() const noexcept { return 1; }
-    void prepare(detail::workspace& ws, bool) {
+    void prepare(detail::workspace& ws, auto) {
         logits = detail::materialize<value_type>(a, ws);  // prepares a itself when it is not a leaf
         std::size_t const rows = a.batch();
         row_max = ws.alloc<double>(rows);

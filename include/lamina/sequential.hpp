@@ -6,12 +6,14 @@
 #include <iomanip>
 #include <memory>
 #include <optional>
+#include <span>
 #include <ostream>
 #include <sstream>
 #include <string>
 #include <tuple>
 #include <utility>
 #include <variant>
+#include <vector>
 
 #include "lamina/detail/fixed_string.hpp"
 #include "lamina/detail/type_name.hpp"
@@ -271,7 +273,7 @@ private:
             p = input_.data();
         }
         std::size_t const batch = S0::dynamic ? e.batch() : S0::batch_of(0);
-        if (training_) {
+        if (training()) {
             ws_.reset();
             ws_.recording = true;
             recorded_batch_ = batch;
@@ -280,10 +282,10 @@ private:
             ws_.recording = false;  // a training call's record is dropped (backward now throws)
         }
         run(p, batch);
-        if (!training_) ws_.settle();
+        if (!training()) ws_.settle();
         auto& out = detail::get_box<size - 1>(outs_);
         T* grad = nullptr;
-        if (training_) {
+        if (training()) {
             auto& last = detail::get_box<size - 1>(state().grads);
             if constexpr (output_shape::dynamic) last.resize(out.batch());
             grad = last.data();
@@ -320,13 +322,10 @@ public:
 
     /// Training mode: calls record what backward() needs (PyTorch's net.train()). The recording
     /// forward is compiled only into programs that call train().
-    void train(bool on = true) noexcept {
-        if (on) record_ = &Sequential::run_recording;
-        training_ = on;
-    }
+    void train(bool on = true) noexcept { record_ = on ? &Sequential::run_recording : nullptr; }
     /// Inference mode, the default: calls are fused and record nothing (PyTorch's net.eval()).
-    void eval() noexcept { training_ = false; }
-    bool training() const noexcept { return training_; }
+    void eval() noexcept { record_ = nullptr; }
+    bool training() const noexcept { return record_ != nullptr; }
 
     /// Sends a gradient back through the layers of the last call (made in training mode),
     /// adding every parameter's share to its grad(). Either
@@ -401,7 +400,7 @@ public:
 
 private:
     [[gnu::always_inline]] void run(T const* p, std::size_t batch) {
-        if (training_) record_(*this, p, batch);
+        if (record_) record_(*this, p, batch);
         else infer<0>(p, batch);
     }
     // A training call: each layer evaluated on its own, recording what its backward reads.
@@ -563,8 +562,8 @@ private:
     tensor<T, S0> input_{};
     detail::workspace ws_;
     std::unique_ptr<training_state> train_;
-    void (*record_)(Sequential&, T const*, std::size_t) = nullptr;  // run_recording, set by train()
-    bool training_ = false;
+    // run_recording while in training mode, null in inference mode (the default).
+    void (*record_)(Sequential&, T const*, std::size_t) = nullptr;
     std::size_t recorded_batch_ = no_record;
 };
 
@@ -686,32 +685,50 @@ void share(Sequential<In, Ls...>& net) {
     }
 }
 
+namespace detail {
+struct summary_row {
+    std::string type, shape;
+    std::size_t params, trainable;
+};
+// summary()'s table, one copy for every net.
+inline std::string summary_table(std::span<summary_row const> rows) {
+    std::ostringstream os;
+    std::string const rule(64, '=');
+    os << std::left << std::setw(30) << "Layer (type)" << std::setw(22) << "Output Shape" << "Param #\n" << rule << "\n";
+    std::size_t total = 0, trainable = 0;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        os << std::setw(30) << (std::to_string(i) + " (" + rows[i].type + ")") << std::setw(22) << rows[i].shape
+           << rows[i].params << "\n";
+        total += rows[i].params;
+        trainable += rows[i].trainable;
+    }
+    os << rule << "\nTotal params: " << total << "\n";
+    if (trainable != total)
+        os << "Trainable params: " << trainable << "\nNon-trainable params: " << total - trainable << "\n";
+    return os.str();
+}
+}  // namespace detail
+
 /// A Keras-like table: each layer's name, output shape and parameter count, then the totals.
 /// A shared parameter counts once, in the layer that owns it.
 template <class In, class... Ls>
 std::string summary(Sequential<In, Ls...> const& net) {
     using Net = Sequential<In, Ls...>;
-    std::ostringstream os;
-    std::string const rule(64, '=');
-    os << std::left << std::setw(30) << "Layer (type)" << std::setw(22) << "Output Shape" << "Param #\n" << rule << "\n";
-    std::size_t total = 0, trainable = 0;
+    std::vector<detail::summary_row> rows;
+    rows.reserve(sizeof...(Ls));
     [&]<std::size_t... I>(std::index_sequence<I...>) {
         auto row = [&]<std::size_t J>(std::integral_constant<std::size_t, J>) {
-            std::size_t n = 0;
+            detail::summary_row r{detail::layer_name<typename Net::template layer_type<J>>(),
+                                  Net::template output_shape_of<J>::str(), 0, 0};
             for_each_parameter(net.template layer_at<J>(), [&](std::string_view, auto const& p) {
-                n += p.size();
-                if (p.requires_grad()) trainable += p.size();
+                r.params += p.size();
+                if (p.requires_grad()) r.trainable += p.size();
             });
-            total += n;
-            os << std::setw(30) << (std::to_string(J) + " (" + detail::layer_name<typename Net::template layer_type<J>>() + ")")
-               << std::setw(22) << Net::template output_shape_of<J>::str() << n << "\n";
+            rows.push_back(std::move(r));
         };
         (row(std::integral_constant<std::size_t, I>{}), ...);
     }(std::index_sequence_for<Ls...>{});
-    os << rule << "\nTotal params: " << total << "\n";
-    if (trainable != total)
-        os << "Trainable params: " << trainable << "\nNon-trainable params: " << total - trainable << "\n";
-    return os.str();
+    return detail::summary_table(rows);
 }
 
 }  // namespace lamina

@@ -19,6 +19,17 @@ constexpr bool dyn_only_first() {
         if (e[i] == dyn) return false;
     return true;
 }
+// shape<...>::str, one copy for every shape.
+inline std::string shape_str(std::span<std::size_t const> extents, bool dynamic, std::size_t batch) {
+    std::string s = "(";
+    for (std::size_t i = 0; i < extents.size(); ++i) {
+        if (i) s += ", ";
+        std::size_t v = (i == 0 && dynamic) ? batch : extents[i];
+        s += v == dyn ? std::string("batch") : std::to_string(v);
+    }
+    if (extents.size() == 1) s += ",";
+    return s + ")";
+}
 }  // namespace detail
 
 /// Checked where a shape is named, so the error lands on the user's line.
@@ -57,15 +68,9 @@ struct shape {
         if constexpr (dynamic) e[0] = batch;
         return e;
     }
+    /// "(batch, 8)", or "(4, 8)" given the batch; "(5,)" for a vector, as Python prints it.
     static std::string str(std::size_t batch = dyn) {
-        std::string s = "(";
-        for (std::size_t i = 0; i < rank; ++i) {
-            if (i) s += ", ";
-            std::size_t v = (i == 0 && dynamic) ? batch : extents[i];
-            s += v == dyn ? std::string("batch") : std::to_string(v);
-        }
-        if (rank == 1) s += ",";
-        return s + ")";
+        return detail::shape_str(std::span<std::size_t const>(extents.data(), rank), dynamic, batch);
     }
 };
 

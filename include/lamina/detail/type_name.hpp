@@ -19,10 +19,10 @@ constexpr std::string_view raw_type_name() {
 #endif
 }
 
-/// The type's name without `lamina::` qualifiers and with `>>` spelled as clang does.
-template <class T>
-std::string type_name() {
-    std::string s(raw_type_name<T>());
+/// A compiler's spelling of a type without `lamina::` qualifiers, with `>>` spelled as clang
+/// does and without integer suffixes: one copy for every type (type_name).
+inline std::string clean_type_name(std::string_view raw) {
+    std::string s(raw);
     for (std::string_view q : {"lamina::", "detail::"})
         for (auto i = s.find(q); i != std::string::npos; i = s.find(q)) s.erase(i, q.size());
     for (auto i = s.find("> >"); i != std::string::npos; i = s.find("> >")) s.erase(i + 1, 1);
@@ -32,6 +32,12 @@ std::string type_name() {
             while (i < s.size() && (s[i] == 'u' || s[i] == 'U' || s[i] == 'l' || s[i] == 'L'))
                 s.erase(i, 1);
     return s;
+}
+
+/// The type's readable name, the same with gcc and clang.
+template <class T>
+std::string type_name() {
+    return clean_type_name(raw_type_name<T>());
 }
 
 }  // namespace lamina::detail

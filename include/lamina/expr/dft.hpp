@@ -39,7 +39,7 @@ struct dft_half_expr : expr_base<dft_half_expr<A>> {
 
     explicit dft_half_expr(A x) : a(std::move(x)) {}
     std::size_t batch() const noexcept { return a.batch(); }
-    void prepare(detail::workspace& ws, bool) {
+    void prepare(detail::workspace& ws, auto) {
         px = detail::materialize<value_type>(a, ws);
         out = ws.alloc<value_type>(shape_type::size(a.batch()));
         if constexpr (dft_half_of_length<N>::needs_twice_a_power_of_two)

@@ -136,7 +136,7 @@ struct unary_grad : expr_base<unary_grad<Op, G, A>> {
     A const* a;
     unary_grad(G grad, A const& x) : g(std::move(grad)), a(&x) {}
     std::size_t batch() const noexcept { return a->batch(); }
-    void prepare(workspace&, bool) noexcept {}
+    void prepare(workspace&, auto) noexcept {}
     template <class V, class Ctx>
     V get(Ctx const& c, std::size_t r, std::size_t j) const noexcept {
         return Op::grad(g.template get<V>(c, r, j), a->template get<V>(c, r, j));
@@ -155,7 +155,7 @@ struct binary_grad : expr_base<binary_grad<Op, Side, G, P>> {
     P const* p;
     binary_grad(G grad, P const& parent) : g(std::move(grad)), p(&parent) {}
     std::size_t batch() const noexcept { return p->batch(); }
-    void prepare(workspace&, bool) noexcept {}
+    void prepare(workspace&, auto) noexcept {}
     template <class V, class Ctx>
     V get(Ctx const& c, std::size_t r, std::size_t j) const noexcept {
         V const gv = g.template get<V>(c, r, j);
@@ -215,7 +215,7 @@ struct unary_expr : expr_base<unary_expr<Op, A>> {
 
     explicit unary_expr(A x) : a(std::move(x)) {}
     std::size_t batch() const noexcept { return a.batch(); }
-    void prepare(detail::workspace& ws, bool defer) { a.prepare(ws, defer); }
+    void prepare(detail::workspace& ws, auto defer) { a.prepare(ws, defer); }
     template <class V, class Ctx>
     V get(Ctx const& c, std::size_t r, std::size_t j) const noexcept {
         return Op{}(a.template get<V>(c, r, j));
@@ -272,9 +272,10 @@ struct binary_expr : expr_base<binary_expr<Op, A, B>> {
         else if constexpr (detail::dynamic_at_front_of<SB>(shape_type::rank)) return b.batch();
         else return shape_type::batch_of(0);
     }
-    void prepare(detail::workspace& ws, bool defer) {
-        a.prepare(ws, defer && A::fusable);
-        b.prepare(ws, defer && B::fusable);
+    template <bool Defer>
+    void prepare(detail::workspace& ws, std::bool_constant<Defer>) {
+        a.prepare(ws, std::bool_constant<Defer && A::fusable>{});
+        b.prepare(ws, std::bool_constant<Defer && B::fusable>{});
     }
     template <class V, class Ctx>
     V get(Ctx const& c, std::size_t r, std::size_t j) const noexcept {

@@ -39,14 +39,16 @@ template <bool MayRecord = true, class E, class T>
 [[gnu::always_inline]] inline void evaluate_inline(E& e, T* out, workspace& ws) {
     if constexpr (E::fusable) {
         if (!MayRecord || !ws.recording) {
-            e.prepare(ws, true);
+            e.prepare(ws, std::true_type{});
             fused_epilogue<E> epi{&e};
             e.visit_fused([&](auto const& mm) { mm.run(out, epi); });
             return;
         }
     }
-    e.prepare(ws, false);
-    kernels::elementwise_inline(e, out);
+    if constexpr (MayRecord || !E::fusable) {
+        e.prepare(ws, std::false_type{});
+        kernels::elementwise_inline(e, out);
+    }
 }
 template <bool MayRecord = true, class E, class T>
 void evaluate(E& e, T* out, workspace& ws) {
@@ -90,8 +92,9 @@ struct seam : expr_base<seam<E>> {
     value_type const* buf;  // s->buf, one load nearer
     explicit seam(seam_state<E>& st) noexcept : s(&st), buf(st.buf) {}
     std::size_t batch() const noexcept { return s->e.batch(); }
-    void prepare(workspace& ws, bool defer) {
-        if (defer) s->e.prepare(ws, true);
+    template <bool Defer>
+    void prepare(workspace& ws, std::bool_constant<Defer> defer) {
+        if constexpr (Defer) s->e.prepare(ws, defer);
         else produce();
     }
     /// The producer's values, evaluated into the buffer on first use.
@@ -99,8 +102,9 @@ struct seam : expr_base<seam<E>> {
         produce();
         return s->buf;
     }
-    /// The sum of every value, taken by the GEMM while storing them; null before that.
-    double const* known_sum() const noexcept { return s->done ? &s->sum : nullptr; }
+    /// The sum of every value, taken by the GEMM while storing them: valid once prepare(ws,
+    /// std::false_type) or data() has run.
+    double known_sum() const noexcept { return s->sum; }
     template <class V, class Ctx>
     V get(Ctx const& c, std::size_t r, std::size_t j) const noexcept {
         if constexpr (is_epi_for<Ctx, V>) return s->e.template get<V>(c, r, j);
@@ -124,7 +128,7 @@ private:
         if (s->done) return;
         s->done = true;
         E& e = s->e;
-        e.prepare(*s->ws, true);
+        e.prepare(*s->ws, std::true_type{});
         using S = typename E::shape_type;
         if constexpr (!S::dynamic && kernels::sum_slots<S::cols, value_type>(S::rows(0)) <= stack_slots) {
             constexpr std::size_t n = kernels::sum_slots<S::cols, value_type>(S::rows(0));

@@ -49,11 +49,14 @@ struct matmul_expr : expr_base<matmul_expr<A, B>> {
     std::size_t batch() const noexcept { return shape_type::dynamic ? a.batch() : shape_type::batch_of(0); }
     std::size_t rows() const noexcept { return SA::rows(a.batch()); }
 
-    void prepare(detail::workspace& ws, bool defer) {
+    // Deferred, the GEMM is left to the consumer's loop (run): only then is an unfused GEMM
+    // (identity epilogue) compiled, where some consumer needs this product stored on its own.
+    template <bool Defer>
+    void prepare(detail::workspace& ws, std::bool_constant<Defer>) {
         ws_ = &ws;
         pa = detail::materialize<value_type>(a, ws);
         pb = detail::materialize<value_type>(b, ws);
-        if (!defer) {
+        if constexpr (!Defer) {
             out = ws.alloc<value_type>(shape_type::size(batch()));
             kernels::identity_epilogue id;
             run(out, id);

@@ -2,7 +2,8 @@
 //
 // Every node has value_type, shape_type, batch(), and
 //   prepare(ws, defer)      evaluates what must exist before the fused loop (reductions,
-//                           a matmul unless `defer` asks to fuse it as the loop's producer);
+//                           a matmul unless `defer`, std::true_type, asks to fuse it as the
+//                           loop's producer; std::false_type: everything exists after it);
 //   get<V>(ctx, r, j)       the value(s) at row r, column j of the node's own shape, V being
 //                           the scalar type or an xsimd batch;
 //   matmuls / fusable       how many matmuls the subtree holds, and whether exactly one of
@@ -169,7 +170,7 @@ struct leaf : expr_base<leaf<T, S, Tag>> {
     std::size_t batch() const noexcept { return b; }
     T const* data() const noexcept { return p; }
     value_type* grad() const noexcept { return g; }
-    void prepare(detail::workspace&, bool) noexcept {}
+    void prepare(detail::workspace&, auto) noexcept {}
     template <class V, class Ctx>
     V get(Ctx const&, std::size_t r, std::size_t j) const noexcept {
         return detail::load<V>(p + r * S::cols + j);
@@ -194,7 +195,7 @@ struct owning_leaf : expr_base<owning_leaf<T, S>> {
     explicit owning_leaf(tensor<T, S>&& x) : t(std::move(x)) {}
     std::size_t batch() const noexcept { return t.batch(); }
     T const* data() const noexcept { return t.data(); }
-    void prepare(detail::workspace&, bool) noexcept {}
+    void prepare(detail::workspace&, auto) noexcept {}
     static constexpr bool needs_grad() noexcept { return false; }
     template <class G>
     void backprop(G const&, detail::workspace&) const noexcept {}
@@ -215,7 +216,7 @@ struct scalar : expr_base<scalar<T>> {
     T v;
     explicit scalar(T x) : v(x) {}
     std::size_t batch() const noexcept { return 1; }
-    void prepare(detail::workspace&, bool) noexcept {}
+    void prepare(detail::workspace&, auto) noexcept {}
     static constexpr bool needs_grad() noexcept { return false; }
     template <class G>
     void backprop(G const&, detail::workspace&) const noexcept {}
@@ -240,7 +241,7 @@ struct broadcast_to : expr_base<broadcast_to<S, A>> {
 
     broadcast_to(A x, std::size_t batch) : a(std::move(x)), b(S::batch_of(batch)) {}
     std::size_t batch() const noexcept { return b; }
-    void prepare(detail::workspace&, bool) noexcept {}
+    void prepare(detail::workspace&, auto) noexcept {}
     template <class V, class Ctx>
     V get(Ctx const& c, std::size_t r, std::size_t j) const noexcept {
         return detail::fetch<V, map>(a, c, r, j);

@@ -26,7 +26,7 @@ struct outer_expr : expr_base<outer_expr<A>> {
 
     explicit outer_expr(A x) : a(std::move(x)) {}
     std::size_t batch() const noexcept { return SA::dynamic ? a.batch() : shape_type::batch_of(0); }
-    void prepare(detail::workspace& ws, bool) { px = detail::materialize<value_type>(a, ws); }
+    void prepare(detail::workspace& ws, auto) { px = detail::materialize<value_type>(a, ws); }
     /// P[r, i·N + j] = x[r, i]·x[r, j], computed where it is read: the product is never stored
     /// apart from its consumer's buffer (a matmul's left operand).
     template <class V, class Ctx>

@@ -38,12 +38,11 @@ struct reduce_all : expr_base<reduce_all<Op, A>> {
 
     explicit reduce_all(A x) : a(std::move(x)) {}
     std::size_t batch() const noexcept { return 1; }
-    void prepare(detail::workspace& ws, bool) {
-        a.prepare(ws, false);
+    void prepare(detail::workspace& ws, auto) {
+        a.prepare(ws, std::false_type{});
         double s;
         if constexpr (requires { a.known_sum(); }) {  // a layer's GEMM output, summed as it was stored
-            double const* known = a.known_sum();
-            s = known ? *known : kernels::sum_all(a);
+            s = a.known_sum();
         } else {
             s = kernels::sum_all(a);
         }
@@ -107,8 +106,8 @@ struct reduce_axis : expr_base<reduce_axis<Op, Axis, Keep, A>> {
 
     explicit reduce_axis(A x) : a(std::move(x)) {}
     std::size_t batch() const noexcept { return Axis == 0 ? shape_type::batch_of(0) : a.batch(); }
-    void prepare(detail::workspace& ws, bool) {
-        a.prepare(ws, false);
+    void prepare(detail::workspace& ws, auto) {
+        a.prepare(ws, std::false_type{});
         std::size_t const n = shape_type::size(batch());
         out = ws.alloc<value_type>(n);
         kernels::sum_axis<Axis>(a, out);
