@@ -92,10 +92,12 @@ struct matmul_expr : expr_base<matmul_expr<A, B>> {
         if (nb) {
             send_product(b, ws, [&](value_type* dst, bool acc) { kernels::gemm_tn<K, N>(pa, m, gm.data(), dst, ws, acc); });
         }
-        if (na) {
+        if (na) {  // the shared GEMM code (gemm_core): an input gradient compiles no GEMM of its own
             value_type* bt = ws.alloc<value_type>(K * N);
             kernels::transpose<K, N>(pb, bt);
-            send_product(a, ws, [&](value_type* dst, bool acc) { kernels::gemm<N, K>(gm.data(), m, bt, dst, id, ws, acc); });
+            send_product(a, ws, [&](value_type* dst, bool acc) {
+                kernels::gemm_detail::gemm_core(gm.data(), m, N, bt, K, dst, id, ws, acc, {});
+            });
         }
     }
 
