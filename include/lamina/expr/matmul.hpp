@@ -49,8 +49,8 @@ struct matmul_expr : expr_base<matmul_expr<A, B>> {
     std::size_t batch() const noexcept { return shape_type::dynamic ? a.batch() : shape_type::batch_of(0); }
     std::size_t rows() const noexcept { return SA::rows(a.batch()); }
 
-    // Deferred, the GEMM is left to the consumer's loop (run): only then is an unfused GEMM
-    // (identity epilogue) compiled, where some consumer needs this product stored on its own.
+    // Deferred, the GEMM is left to the consumer's loop (run). Not deferred, it runs here into
+    // a buffer of its own: only then is this unfused GEMM (identity epilogue) compiled.
     template <bool Defer>
     void prepare(detail::workspace& ws, std::bool_constant<Defer>) {
         ws_ = &ws;

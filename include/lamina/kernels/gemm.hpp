@@ -751,6 +751,7 @@ void gemm_tn_core(T const* A, std::size_t D, std::size_t M, T const* B, std::siz
                 std::size_t const n_s = std::min(NC, n_full - jc) / NR;
                 bool const last_panel = jc + NC >= n_full;
                 if (n_s > 0) gemm_detail::pack_strips<NR>(B, N, pc, kc, jc, n_s * NR, pb);
+                if (n_s == 0 && !(last_panel && n_vec > n_full)) continue;  // no tile reads packed A
                 for (std::size_t ic = r_begin; ic < r_end; ic += MC) {
                     std::size_t const mc = std::min(MC, r_end - ic);
                     pack_columns<MR>(A + pc * M + ic, M, kc, mc, pa);
@@ -773,7 +774,7 @@ void gemm_tn_core(T const* A, std::size_t D, std::size_t M, T const* B, std::siz
 
 /// C (M×N) (+)= Aᵀ·B for A (D×M) and B (D×N) with the depth D known at run time: the weight
 /// gradient Xᵀ·G of a matmul. Both operands are packed per depth block, so that every tile
-/// reads them sequentially.
+/// reads them sequentially; the columns past the vectors read A as it is stored (tn_column).
 template <std::size_t M, std::size_t N, class T>
 void gemm_tn(T const* A, std::size_t D, T const* B, T* C, detail::workspace& ws, bool accumulate) {
     gemm_detail::gemm_tn_core(A, D, M, B, N, C, ws, accumulate);
