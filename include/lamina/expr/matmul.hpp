@@ -88,16 +88,11 @@ struct matmul_expr : expr_base<matmul_expr<A, B>> {
         if (!na && !nb) return;
         auto const gm = detail::settle_grad(g, ws);
         std::size_t const m = rows();
-        kernels::identity_epilogue id;
         if (nb) {
             send_product(b, ws, [&](value_type* dst, bool acc) { kernels::gemm_tn<K, N>(pa, m, gm.data(), dst, ws, acc); });
         }
-        if (na) {  // the shared GEMM code (gemm_core): an input gradient compiles no GEMM of its own
-            value_type* bt = ws.alloc<value_type>(K * N);
-            kernels::transpose<K, N>(pb, bt);
-            send_product(a, ws, [&](value_type* dst, bool acc) {
-                kernels::gemm_detail::gemm_core(gm.data(), m, N, bt, K, dst, id, ws, acc, {});
-            });
+        if (na) {
+            send_product(a, ws, [&](value_type* dst, bool acc) { kernels::gemm_nt<K, N>(gm.data(), m, pb, dst, ws, acc); });
         }
     }
 

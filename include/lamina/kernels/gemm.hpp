@@ -790,6 +790,17 @@ void transpose(T const* src, T* dst) {
                 for (std::size_t j = j0; j < std::min(j0 + tile, C); ++j) dst[j * R + i] = src[i * C + j];
 }
 
+/// C (M×K) (+)= G·Bᵀ for G (M×N) and B (K×N): the input gradient G·Wᵀ of a matmul. Bᵀ is
+/// written into ws, then the shared GEMM code runs (gemm_core): an input gradient compiles no
+/// GEMM of its own.
+template <std::size_t K, std::size_t N, class T>
+void gemm_nt(T const* G, std::size_t M, T const* B, T* C, detail::workspace& ws, bool accumulate) {
+    T* const bt = ws.alloc<T>(K * N);
+    transpose<K, N>(B, bt);
+    identity_epilogue id;
+    gemm_detail::gemm_core(G, M, N, bt, K, C, id, ws, accumulate, {});
+}
+
 /// Scalar twin of gemm(): the textbook triple loop with a double accumulator.
 template <class T, class Epi>
 void gemm_scalar(T const* A, std::size_t M, std::size_t K, T const* B, std::size_t N, T* C, Epi& epi) {
