@@ -17,6 +17,17 @@
 #include <type_traits>
 #include <utility>
 
+// GCC 12's AVX-512 intrinsics fill the lanes a mask discards with _mm512_undefined_ps() and
+// the like, and -Wmaybe-uninitialized reports each inlined use (GCC bug 105593, fixed in 13):
+// under -march=native on an AVX-512 machine, a warning for every kernel. Silenced for the
+// intrinsics' own lines only, by including them here first (what Highway does).
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ < 13 && defined(__AVX512F__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#include <immintrin.h>
+#pragma GCC diagnostic pop
+#endif
 #include <xsimd/xsimd.hpp>
 
 #include "lamina/detail/pack_cache.hpp"
