@@ -87,8 +87,11 @@ template <class E, std::size_t L, std::size_t n, class T>
 void forward_block(T const* x, T* out, T* re, T* im, T* tmp) {
     constexpr std::size_t M = n / 2;
     auto const& p = plan<T, n>::get();
-    for (std::size_t l = 0; l < L; ++l)
-        for (std::size_t t = 0; t < M; ++t) {
+    // Point by point, the L rows inner: each point's L values are one vector's store, and the
+    // rows are read as L sequential streams. (Row by row, every row swept the whole of re and
+    // im again: L passes over n·L values, which outgrow L2 for long rows.)
+    for (std::size_t t = 0; t < M; ++t)
+        for (std::size_t l = 0; l < L; ++l) {
             re[p.rev[t] * L + l] = x[l * n + 2 * t];
             im[p.rev[t] * L + l] = x[l * n + 2 * t + 1];
         }
@@ -103,8 +106,8 @@ void forward_block(T const* x, T* out, T* re, T* im, T* tmp) {
         st<E, L>(tmp, 2 * k, er + c * orr - s * oi);
         st<E, L>(tmp, 2 * k + 1, ei + c * oi + s * orr);
     }
-    for (std::size_t l = 0; l < L; ++l)
-        for (std::size_t i = 0; i < n; ++i) out[l * n + i] = tmp[i * L + l];
+    for (std::size_t i = 0; i < n; ++i)  // the same order, from the other side
+        for (std::size_t l = 0; l < L; ++l) out[l * n + i] = tmp[i * L + l];
 }
 
 /// The adjoint for L rows: dx[t] = Re Σ_k g_k·e^{2πikt/n}, as one FFT of length M.
@@ -112,8 +115,8 @@ template <class E, std::size_t L, std::size_t n, class T>
 void adjoint_block(T const* g, T* dx, T* re, T* im, T* tmp) {
     constexpr std::size_t M = n / 2;
     auto const& p = plan<T, n>::get();
-    for (std::size_t l = 0; l < L; ++l)
-        for (std::size_t i = 0; i < n; ++i) tmp[i * L + l] = g[l * n + i];
+    for (std::size_t i = 0; i < n; ++i)  // point by point, the rows inner (see forward_block)
+        for (std::size_t l = 0; l < L; ++l) tmp[i * L + l] = g[l * n + i];
     E const half(T(0.5));
     for (std::size_t k = 0; k < M; ++k) {
         std::size_t const q = (M - k) % M;
@@ -129,8 +132,8 @@ void adjoint_block(T const* g, T* dx, T* re, T* im, T* tmp) {
         st<E, L>(im, p.rev[k], -((ui + vr) * half));
     }
     fft<E, L, M>(re, im, p);
-    for (std::size_t l = 0; l < L; ++l)
-        for (std::size_t t = 0; t < M; ++t) {
+    for (std::size_t t = 0; t < M; ++t)
+        for (std::size_t l = 0; l < L; ++l) {
             dx[l * n + 2 * t] = re[t * L + l];
             dx[l * n + 2 * t + 1] = -im[t * L + l];
         }
