@@ -77,6 +77,25 @@ inline constexpr bool is_epi_for<epi_ctx<V>, V> = true;
 template <class T>
 using simd = xsimd::batch<T>;
 
+/// a·b + c rounded once, at every vector width, whatever the compiler contracts: xsimd 8's
+/// AVX-512 vectors have no fma of their own (it is a multiply and an add, which GCC contracts
+/// and clang 14 does not: every AVX-512 kernel built by clang ran without FMA), and its 4-lane
+/// float (2-lane double) vectors of an AVX build are SSE4.2 ones, likewise.
+template <class V>
+[[gnu::always_inline]] inline V fmadd(V a, V b, V c) {
+#if defined(__AVX512F__)
+    if constexpr (sizeof(V) == 64 && std::is_same_v<typename V::value_type, float>) return _mm512_fmadd_ps(a, b, c);
+    else if constexpr (sizeof(V) == 64 && std::is_same_v<typename V::value_type, double>) return _mm512_fmadd_pd(a, b, c);
+    else
+#endif
+#if defined(__FMA__)
+    if constexpr (sizeof(V) == 16 && std::is_same_v<typename V::value_type, float>) return _mm_fmadd_ps(a, b, c);
+    else if constexpr (sizeof(V) == 16 && std::is_same_v<typename V::value_type, double>) return _mm_fmadd_pd(a, b, c);
+    else
+#endif
+        return xsimd::fma(a, b, c);
+}
+
 template <class V>
 struct scalar_of {
     using type = V;

@@ -72,17 +72,7 @@ using vec_t = std::conditional_t<Lanes == 0, detail::simd<T>, xsimd::make_sized_
 template <class T, std::size_t Lanes>
 inline constexpr bool has_lanes = !std::is_void_v<xsimd::make_sized_batch_t<T, Lanes>>;
 
-// a·b + c, rounded once, at every width: xsimd's 4-lane float (and 2-lane double) vectors of an
-// AVX build are SSE4.2 ones, whose fma is a multiply and an add.
-template <class V>
-[[gnu::always_inline]] inline V fmadd(V a, V b, V c) {
-#if defined(__FMA__)
-    if constexpr (sizeof(V) == 16 && std::is_same_v<typename V::value_type, float>) return _mm_fmadd_ps(a, b, c);
-    else if constexpr (sizeof(V) == 16 && std::is_same_v<typename V::value_type, double>) return _mm_fmadd_pd(a, b, c);
-    else
-#endif
-        return xsimd::fma(a, b, c);
-}
+using detail::fmadd;
 
 // One step of depth: broadcast MR values of A, multiply-add them with NV vectors of B (and,
 // when Pack, store those vectors at copy: see micro).
@@ -357,7 +347,7 @@ template <std::size_t K, std::size_t N, class T, class Epi>
     for (std::size_t r = 0; r < M; ++r) {
         T const* a = A + r * K;
         V acc = V(a[0]) * b[0];
-        LAMINA_UNROLL for (std::size_t k = 1; k < K; ++k) acc = xsimd::fma(V(a[k]), b[k], acc);
+        LAMINA_UNROLL for (std::size_t k = 1; k < K; ++k) acc = fmadd(V(a[k]), b[k], acc);
         alignas(sizeof(V)) T lane[W];
         acc.store_aligned(lane);
         finish_columns<N, 0>(lane, C + r * N, r_base + r, epi);
@@ -754,12 +744,12 @@ void tn_column(T const* a, std::size_t lda, T const* b, std::size_t ldb, std::si
         V s[4] = {V(T(0)), V(T(0)), V(T(0)), V(T(0))};
         if (w == W) {
             for (std::size_t k = 0; k < kc; ++k)
-                s[k % 4] = xsimd::fma(V::load_unaligned(a + k * lda + m), V(b[k * ldb]), s[k % 4]);
+                s[k % 4] = fmadd(V::load_unaligned(a + k * lda + m), V(b[k * ldb]), s[k % 4]);
         } else {
             alignas(sizeof(V)) T part[W] = {};
             for (std::size_t k = 0; k < kc; ++k) {
                 std::copy_n(a + k * lda + m, w, part);
-                s[k % 4] = xsimd::fma(V::load_aligned(part), V(b[k * ldb]), s[k % 4]);
+                s[k % 4] = fmadd(V::load_aligned(part), V(b[k * ldb]), s[k % 4]);
             }
         }
         alignas(sizeof(V)) T lane[W];

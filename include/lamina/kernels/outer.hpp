@@ -21,7 +21,7 @@ void outer_grad(T const* g, T const* x, std::size_t rows, T* dx) {
             T const* gi = G + i * N;
             V acc(T(0));
             std::size_t j = 0;
-            for (; j < body; j += W) acc = xsimd::fma(V::load_unaligned(gi + j), V::load_unaligned(xr + j), acc);
+            for (; j < body; j += W) acc = detail::fmadd(V::load_unaligned(gi + j), V::load_unaligned(xr + j), acc);
             T s = xsimd::hadd(acc);
             for (; j < N; ++j) s += gi[j] * xr[j];
             d[i] = s;
@@ -30,7 +30,7 @@ void outer_grad(T const* g, T const* x, std::size_t rows, T* dx) {
             T const* gj = G + j * N;
             V const xj(xr[j]);
             std::size_t i = 0;
-            for (; i < body; i += W) xsimd::fma(V::load_unaligned(gj + i), xj, V::load_unaligned(d + i)).store_unaligned(d + i);
+            for (; i < body; i += W) detail::fmadd(V::load_unaligned(gj + i), xj, V::load_unaligned(d + i)).store_unaligned(d + i);
             for (; i < N; ++i) d[i] += gj[i] * xr[j];
         }
     }
