@@ -120,7 +120,7 @@ public:
 
 /// Matrix product of X (..., K) and W (K, N) (torch.matmul for a 2-D right operand).
 template <operand X, operand Y>
-auto matmul(X&& x, Y&& y) {
+[[gnu::always_inline]] inline auto matmul(X&& x, Y&& y) {
     auto a = as_expr(std::forward<X>(x));
     auto b = as_expr(std::forward<Y>(y));
     return matmul_expr<decltype(a), decltype(b)>(std::move(a), std::move(b));

@@ -316,7 +316,7 @@ concept operand = expression<X> || detail::tensor_like<X>;
 
 /// The expression node for an operand (tensors become leaves; rvalue tensors are moved in).
 template <operand X>
-auto as_expr(X&& x) {
+[[gnu::always_inline]] inline auto as_expr(X&& x) {
     using D = std::remove_cvref_t<X>;
     if constexpr (expression<D>) return D(std::forward<X>(x));
     else if constexpr (requires { x.as_leaf(); }) return x.as_leaf();

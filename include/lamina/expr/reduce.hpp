@@ -138,36 +138,36 @@ struct reduce_axis : expr_base<reduce_axis<Op, Axis, Keep, A>> {
 };
 
 template <operand X>
-auto sum(X&& x) {
+[[gnu::always_inline]] inline auto sum(X&& x) {
     auto a = as_expr(std::forward<X>(x));
     return reduce_all<ops::sum_op, decltype(a)>(std::move(a));
 }
 /// The mean over every element, batch included (torch's X.mean()).
 template <operand X>
-auto mean(X&& x) {
+[[gnu::always_inline]] inline auto mean(X&& x) {
     auto a = as_expr(std::forward<X>(x));
     return reduce_all<ops::mean_op, decltype(a)>(std::move(a));
 }
 template <operand X, int A>
-auto sum(X&& x, axis_t<A>) {
+[[gnu::always_inline]] inline auto sum(X&& x, axis_t<A>) {
     auto a = as_expr(std::forward<X>(x));
     return reduce_axis<ops::sum_op, detail::normalize_axis<typename decltype(a)::shape_type, A>(), false,
                        decltype(a)>(std::move(a));
 }
 template <operand X, int A>
-auto sum(X&& x, axis_t<A>, keepdim_t) {
+[[gnu::always_inline]] inline auto sum(X&& x, axis_t<A>, keepdim_t) {
     auto a = as_expr(std::forward<X>(x));
     return reduce_axis<ops::sum_op, detail::normalize_axis<typename decltype(a)::shape_type, A>(), true,
                        decltype(a)>(std::move(a));
 }
 template <operand X, int A>
-auto mean(X&& x, axis_t<A>) {
+[[gnu::always_inline]] inline auto mean(X&& x, axis_t<A>) {
     auto a = as_expr(std::forward<X>(x));
     return reduce_axis<ops::mean_op, detail::normalize_axis<typename decltype(a)::shape_type, A>(), false,
                        decltype(a)>(std::move(a));
 }
 template <operand X, int A>
-auto mean(X&& x, axis_t<A>, keepdim_t) {
+[[gnu::always_inline]] inline auto mean(X&& x, axis_t<A>, keepdim_t) {
     auto a = as_expr(std::forward<X>(x));
     return reduce_axis<ops::mean_op, detail::normalize_axis<typename decltype(a)::shape_type, A>(), true,
                        decltype(a)>(std::move(a));
