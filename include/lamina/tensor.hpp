@@ -274,6 +274,8 @@ public:
         return t;
     }
     static tensor zeros(std::size_t batch = S::batch_of(0)) { return full(T(0), batch); }
+    /// Values left unset, for code that writes every one before reading any (torch.empty).
+    static tensor empty(std::size_t batch = S::batch_of(0)) { return make(batch); }
     static tensor ones(std::size_t batch = S::batch_of(0)) { return full(T(1), batch); }
     /// Uniform in [0, 1) (torch.rand).
     static tensor rand(std::size_t batch, generator& g = default_generator()) {

@@ -2,6 +2,7 @@
 // assign() with a warm workspace, allocate nothing. The global operator new is counted (see
 // count_new.cpp), so this file has an executable of its own.
 #include <cstddef>
+#include <cstdint>
 #include <type_traits>
 #include <vector>
 
@@ -73,6 +74,26 @@ TEST_CASE("The allocation counter sees the allocations lamina makes", "[allocati
     auto t = lm::tensor<float, lm::shape<lm::dyn, 8>>::zeros(4);
     CHECK(allocations() - before == 1);
     CHECK(t.size() == 32);
+}
+
+TEST_CASE("Blocks of 4 MiB and more start on a 2 MiB boundary (huge pages), smaller ones on 64 bytes",
+          "[allocation]") {
+    auto const offset = [](void const* p, std::size_t a) { return reinterpret_cast<std::uintptr_t>(p) % a; };
+    for (std::size_t n : {std::size_t{1}, std::size_t{1000}, (std::size_t{4} << 20) - 1}) {
+        auto p = lm::detail::aligned_alloc<std::byte>(n);
+        CHECK(offset(p.get(), 64) == 0);
+        CHECK(p.get_deleter().align == 64);
+    }
+    for (std::size_t n : {std::size_t{4} << 20, std::size_t{188} << 20}) {
+        auto p = lm::detail::aligned_alloc<std::byte>(n);
+        CHECK(offset(p.get(), std::size_t{2} << 20) == 0);
+        CHECK(p.get_deleter().align == std::size_t{2} << 20);
+        p[n - 1] = std::byte{1};  // the whole block is there
+    }
+    // A tensor of Fashion-MNIST's size: its values follow the 64 bytes of its stamp.
+    auto t = lm::tensor<float, lm::shape<lm::dyn, 784>>::empty(60000);
+    CHECK(t.batch() == 60000);
+    CHECK(offset(t.data(), std::size_t{2} << 20) == 64);
 }
 
 TEST_CASE("Repeated calls of a net with the same batch do not allocate", "[allocation][sequential]") {

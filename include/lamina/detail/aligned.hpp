@@ -9,20 +9,38 @@
 #include <memory>
 #include <new>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 namespace lamina::detail {
 
 inline constexpr std::size_t alignment = 64;
 
+// A block of at least huge_min bytes starts on a 2 MiB boundary and, on Linux, asks for
+// transparent huge pages (MADV_HUGEPAGE; Debian's default mode serves only blocks that ask):
+// its first writes then fault once per 2 MiB instead of once per 4 KiB. Filling the 188 MB of
+// Fashion-MNIST's training images for the first time took 569 ms, and 372 ms in huge pages (one
+// Zen 5 core, in a virtual machine, where a fault costs the most).
+inline constexpr std::size_t huge_page = std::size_t{2} << 20;
+inline constexpr std::size_t huge_min = std::size_t{4} << 20;
+constexpr std::size_t alignment_for(std::size_t bytes) noexcept { return bytes >= huge_min ? huge_page : alignment; }
+
 template <class T>
 struct aligned_free {
-    void operator()(T* p) const noexcept { ::operator delete[](p, std::align_val_t{alignment}); }
+    std::size_t align = alignment;
+    void operator()(T* p) const noexcept { ::operator delete[](p, std::align_val_t{align}); }
 };
 
 template <class T>
 std::unique_ptr<T[], aligned_free<T>> aligned_alloc(std::size_t n) {
     if (n == 0) return {};
-    return std::unique_ptr<T[], aligned_free<T>>(
-        static_cast<T*>(::operator new[](n * sizeof(T), std::align_val_t{alignment})));
+    std::size_t const bytes = n * sizeof(T), align = alignment_for(bytes);
+    void* p = ::operator new[](bytes, std::align_val_t{align});
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    if (align == huge_page) ::madvise(p, bytes / huge_page * huge_page, MADV_HUGEPAGE);  // a hint: failure is harmless
+#endif
+    return std::unique_ptr<T[], aligned_free<T>>(static_cast<T*>(p), aligned_free<T>{align});
 }
 
 /// What a buffer keeps in front of its values, in the same allocation: which allocation it is

@@ -165,7 +165,7 @@ LAMINA_DECL dataset load_fashion_mnist(std::filesystem::path const& dir, split s
         fail(label_path, "holds " + std::to_string(lab.dims[0]) + " labels but " + idx_detail::quoted(image_path) +
                              " holds " + std::to_string(img.dims[0]) + " images; expected one label per image");
 
-    dataset ds{tensor<float, shape<dyn, 784>>(img.dims[0]), std::vector<std::int32_t>(lab.data.size())};
+    dataset ds{tensor<float, shape<dyn, 784>>::empty(img.dims[0]), std::vector<std::int32_t>(lab.data.size())};
     std::ranges::transform(img.data, ds.images.data(), [](std::uint8_t v) { return static_cast<float>(v) / 255.f; });
     for (std::size_t i = 0; i < lab.data.size(); ++i) {
         if (lab.data[i] > 9)
