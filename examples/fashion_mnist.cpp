@@ -184,8 +184,8 @@ int run(options const& o, std::vector<epoch_metrics> const& resumed) {
     // Standardize the pixels with the training set's mean and deviation (torchvision's Normalize).
     float const mean = lm::mean(train.images).item();
     float const sd = std::sqrt(lm::mean(lm::square(train.images - mean)).item());
-    train.images = lm::eval((train.images - mean) / sd);
-    test.images = lm::eval((test.images - mean) / sd);
+    for (auto* images : {&train.images, &test.images})  // in place: no second copy of 188 MB to fault in
+        for (float& v : *images) v = (v - mean) / sd;
 
     lm::set_num_threads(o.threads);
     Net net;
