@@ -351,7 +351,7 @@ public:
             // The output's leaf (from the training call) collects the loss's gradient here.
             last.fill(T(0));
             T* v = ws_.alloc<T>(1);
-            detail::evaluate(u, v, ws_);
+            detail::evaluate<detail::eval_mode::record>(u, v, ws_);
             value = *v;
             u.backprop(scalar<T>(T(1)), ws_);
             g = last.data();
@@ -460,7 +460,7 @@ private:
         auto e = as_expr(std::as_const(layer_at<I + 1>())(detail::seam<P>(st)));
         static_assert(std::is_same_v<typename decltype(e)::shape_type, SO>);
         if constexpr (SO::dynamic) out.resize(e.batch());
-        detail::evaluate_sized<false>(e, out.data(), ws_);
+        detail::evaluate_sized<detail::eval_mode::infer>(e, out.data(), ws_);
         return out.data();
     }
 
@@ -480,7 +480,7 @@ private:
         auto e = as_expr(std::as_const(layer_at<I>())(input_leaf<T, SI>(in, SI::batch_of(batch))));
         if constexpr (SO::dynamic) out.resize(e.batch());
         ws_.reset();
-        detail::evaluate_sized<false>(e, out.data(), ws_);
+        detail::evaluate_sized<detail::eval_mode::infer>(e, out.data(), ws_);
         return out.data();
     }
     // Layer I in a training call (run_recording).
@@ -498,7 +498,7 @@ private:
         }
         auto& e = std::get<I>(state().recorded).emplace(as_expr(std::as_const(layer_at<I>())(input_leaf<T, SI>(in, SI::batch_of(batch), gin))));
         if constexpr (SO::dynamic) out.resize(e.batch());
-        detail::evaluate(e, out.data(), ws_);  // ws_ is not reset: backward reads what it keeps
+        detail::evaluate<detail::eval_mode::record>(e, out.data(), ws_);  // ws_ is not reset: backward reads what it keeps
         return out.data();
     }
 

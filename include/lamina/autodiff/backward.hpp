@@ -23,7 +23,7 @@ auto backward(E e, G&& upstream) {
     detail::workspace ws;
     ws.recording = true;
     auto value = tensor<T, S>::zeros(e.batch());
-    detail::evaluate(e, value.data(), ws);
+    detail::evaluate<detail::eval_mode::record>(e, value.data(), ws);
     if constexpr (detail::in_memory<decltype(u)>) {
         e.backprop(u, ws);
     } else {

@@ -31,35 +31,40 @@ struct summing_epilogue : fused_epilogue<E> {
     typename E::value_type* tile_sums;
 };
 
+/// What an evaluation compiles: the fused path only (inference: the caller knows ws is not
+/// recording), the recording path only (a training call, whose backward reads what the nodes
+/// keep), or both, picked at run time by ws.recording. A fusable expression's recording path is
+/// its product into a buffer, then an element-wise pass; each path is a GEMM of its own, so a
+/// caller that knows which it needs compiles only that one.
+enum class eval_mode { infer, record, either };
+
 /// out = e. `e` is prepared here, so it must not have been prepared before. While ws is
-/// recording, e keeps what its backward pass reads, until ws is reset. MayRecord = false: the
-/// caller knows ws is not recording (inference), and no unfused path is compiled for a
-/// fusable e.
-template <bool MayRecord = true, class E, class T>
+/// recording, e keeps what its backward pass reads, until ws is reset.
+template <eval_mode M = eval_mode::either, class E, class T>
 [[gnu::always_inline]] inline void evaluate_inline(E& e, T* out, workspace& ws) {
-    if constexpr (E::fusable) {
-        if (!MayRecord || !ws.recording) {
+    if constexpr (E::fusable && M != eval_mode::record) {
+        if (M == eval_mode::infer || !ws.recording) {
             e.prepare(ws, std::true_type{});
             fused_epilogue<E> epi{&e};
             e.visit_fused([&](auto const& mm) { mm.run(out, epi); });
             return;
         }
     }
-    if constexpr (MayRecord || !E::fusable) {
+    if constexpr (M != eval_mode::infer || !E::fusable) {
         e.prepare(ws, std::false_type{});
         kernels::elementwise_inline(e, out);
     }
 }
-template <bool MayRecord = true, class E, class T>
+template <eval_mode M = eval_mode::either, class E, class T>
 void evaluate(E& e, T* out, workspace& ws) {
-    evaluate_inline<MayRecord>(e, out, ws);
+    evaluate_inline<M>(e, out, ws);
 }
 /// evaluate(), inlined into its caller when every extent is known at compile time: a small
 /// layer's whole evaluation then compiles into the call, with no expression left in memory.
-template <bool MayRecord = true, class E, class T>
+template <eval_mode M = eval_mode::either, class E, class T>
 [[gnu::always_inline]] inline void evaluate_sized(E& e, T* out, workspace& ws) {
-    if constexpr (E::shape_type::dynamic) evaluate<MayRecord>(e, out, ws);
-    else evaluate_inline<MayRecord>(e, out, ws);
+    if constexpr (E::shape_type::dynamic) evaluate<M>(e, out, ws);
+    else evaluate_inline<M>(e, out, ws);
 }
 
 /// The output of one layer read as the input of the next (Sequential builds it), evaluated only
@@ -123,9 +128,9 @@ private:
     // A product with every extent static and at most this many tile-sum values keeps them on
     // the stack, zeroed and added in registers (the seed net at batch 4: 64).
     static constexpr std::size_t stack_slots = 256;
-    // At most this many tile-sum values (a run-time batch of up to 6 rows, 512 columns of
-    // floats) are added in one vector chain: sum_all's blocks in double, out of line, took 10 %
-    // of the seed net's time at batch 4.
+    // At most this many tile-sum values (under AVX-512, a run-time batch of up to 6 rows of 512
+    // floats; 256 under AVX2 or SSE) are added in one vector chain: sum_all's blocks in double,
+    // out of line, took 10 % of the seed net's time at batch 4.
     static constexpr std::size_t small_slots = 128;
 
     void produce() const {
@@ -187,7 +192,8 @@ T const* materialize(E& e, workspace& ws) {
 
 }  // namespace detail
 
-/// Evaluates `e` into `out`, using `ws` for intermediates (no allocation once ws is warm).
+/// Evaluates `e` into `out`, fused, using `ws` for intermediates (no allocation once ws is warm);
+/// nothing is recorded for a backward pass.
 template <class T, class S, expression E>
 void assign(tensor_view<T, S> out, E e, detail::workspace& ws) {
     static_assert(std::is_same_v<S, typename E::shape_type>, "lamina::assign: the target's shape differs from the expression's");
@@ -195,7 +201,7 @@ void assign(tensor_view<T, S> out, E e, detail::workspace& ws) {
         throw shape_error("lamina::assign: the target holds " + std::to_string(out.batch()) +
                           " samples but the expression has " + std::to_string(e.batch()));
     ws.reset();
-    detail::evaluate(e, out.data(), ws);
+    detail::evaluate<detail::eval_mode::infer>(e, out.data(), ws);
     ws.settle();
 }
 
@@ -213,9 +219,9 @@ tensor<T, S>::tensor(E const& e) : tensor(uninit{}, e.batch()) {
                   "lamina::tensor: the expression's shape differs from the tensor's");
     static_assert(std::is_same_v<T, typename E::value_type>,
                   "lamina::tensor: the expression's value type differs from the tensor's");
-    detail::workspace ws;
+    detail::workspace ws;  // not recording
     E copy = e;
-    detail::evaluate(copy, data(), ws);
+    detail::evaluate<detail::eval_mode::infer>(copy, data(), ws);
 }
 
 template <class D>
