@@ -1,7 +1,7 @@
 // Fully connected layer: Activation(X·weight + bias), weight laid out (in_features, Units).
 #pragma once
 
-#include <boost/hana.hpp>
+#include <boost/hana/define_struct.hpp>
 
 #include "lamina/expr/elementwise.hpp"
 #include "lamina/expr/matmul.hpp"

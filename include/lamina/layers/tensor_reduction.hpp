@@ -1,7 +1,7 @@
 // The chapter's first exercise: y_k = Σ_ij W_ijk x_i x_j for each sample.
 #pragma once
 
-#include <boost/hana.hpp>
+#include <boost/hana/define_struct.hpp>
 
 #include "lamina/expr/matmul.hpp"
 #include "lamina/expr/outer.hpp"
