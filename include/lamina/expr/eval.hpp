@@ -31,11 +31,12 @@ struct summing_epilogue : fused_epilogue<E> {
     typename E::value_type* tile_sums;
 };
 
-/// What an evaluation compiles: the fused path only (inference: the caller knows ws is not
-/// recording), the recording path only (a training call, whose backward reads what the nodes
-/// keep), or both, picked at run time by ws.recording. A fusable expression's recording path is
-/// its product into a buffer, then an element-wise pass; each path is a GEMM of its own, so a
-/// caller that knows which it needs compiles only that one.
+/// What an evaluation compiles: the fused path only, recording nothing whatever ws.recording
+/// says (inference, assign(), a tensor built from an expression), the recording path only (a
+/// training call, whose backward reads what the nodes keep), or both, picked at run time by
+/// ws.recording (an operand evaluated inside another evaluation). A fusable expression's
+/// recording path is its product into a buffer, then an element-wise pass; each path is a GEMM
+/// of its own, so a caller that knows which it needs compiles only that one.
 enum class eval_mode { infer, record, either };
 
 /// out = e. `e` is prepared here, so it must not have been prepared before. While ws is
