@@ -52,6 +52,11 @@ struct tiles {
 // Plain loops with constant trips, fully unrolled, so the accumulators live in registers
 // (lambdas would be outlined at some call sites and spill them).
 #define LAMINA_UNROLL _Pragma("GCC unroll 16")
+// A loop over tiles: each tile fills the vector registers, so two side by side spill them.
+// Where the trip count is a small constant GCC may unroll such a loop or not, depending on the
+// rest of the translation unit: the seed net at batch 4, its two strips unrolled, took 88 ns
+// a call instead of 64 (one Zen 5 core).
+#define LAMINA_NO_UNROLL _Pragma("GCC unroll 1")
 
 // Loaded once per depth step and used by every row: without this, compilers fold the load
 // into each row's FMA, which doubles the load traffic of a small tile.
@@ -213,7 +218,7 @@ template <std::size_t NV, std::size_t KS, std::size_t SA, std::size_t Lanes = 0,
                                                  std::size_t r_base = 0) {
     constexpr std::size_t MR = tiles<T>::MR;
     std::size_t r = 0;
-    for (; r + MR <= M; r += MR, a += block_stride)
+    LAMINA_NO_UNROLL for (; r + MR <= M; r += MR, a += block_stride)
         tile<MR, NV, KS, SA, false, Lanes>(kc, a, lda, b, ldb, c + r * ldc, ldc, r_base + r, j0, first, last, epi);
     c += r * ldc;
     r += r_base;
@@ -402,7 +407,7 @@ template <std::size_t K, std::size_t N, class T, class Epi>
     constexpr std::size_t n_wide = n_full + (N - n_full) / W * W;
     decltype(auto) e = own_epilogue(epi);
     if (!packed)
-        for (std::size_t j0 = 0; j0 < n_full; j0 += NR)
+        LAMINA_NO_UNROLL for (std::size_t j0 = 0; j0 < n_full; j0 += NR)
             rows_dispatch<tl::NV, K, 1>(m, K, a, K, MR * K, B + j0, N, c + j0, N, j0, first, true, e, r0);
     for (std::size_t j0 = n_full; j0 < n_wide; j0 += W)
         rows_dispatch<1, K, 1>(m, K, a, K, MR * K, B + j0, N, c + j0, N, j0, first, true, e, r0);
@@ -861,3 +866,4 @@ void gemm_scalar(T const* A, std::size_t M, std::size_t K, T const* B, std::size
 }  // namespace lamina::kernels
 
 #undef LAMINA_UNROLL
+#undef LAMINA_NO_UNROLL
