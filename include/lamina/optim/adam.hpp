@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cmath>
+#include <vector>
 
 #include "lamina/optim/optimizer.hpp"
 
@@ -30,14 +31,27 @@ public:
         using T = value_type;
         T const b1 = static_cast<T>(o_.beta1), b2 = static_cast<T>(o_.beta2), eps = static_cast<T>(o_.eps);
         T const wd = static_cast<T>(o_.weight_decay), decay = static_cast<T>(1 - o_.lr * o_.weight_decay);
-        detail::list_trainable(*net_, this->trainable_);
-        for (auto const& [i, p, g] : this->trainable_) {
-            auto& s = state_.at(i, p.size());
+        auto const& list = detail::list_trainable(*net_, this->trainable_);
+        // Each parameter's moments and bias corrections, worked out before the update runs in
+        // blocks.
+        moments_.resize(list.size());
+        for (std::size_t j = 0; j < list.size(); ++j) {
+            auto& s = state_.at(list[j].index, list[j].value.size());
             auto const t = static_cast<double>(++s.steps);  // bias corrections count this parameter's steps
-            T const step = static_cast<T>(o_.lr / (1 - std::pow(o_.beta1, t)));
-            T const root_c2 = static_cast<T>(std::sqrt(1 - std::pow(o_.beta2, t)));
-            std::span<T> m = s.buf[0], v = s.buf[1];
-            for (std::size_t k = 0; k < p.size(); ++k) {
+            moments_[j].step = static_cast<T>(o_.lr / (1 - std::pow(o_.beta1, t)));
+            moments_[j].root_c2 = static_cast<T>(std::sqrt(1 - std::pow(o_.beta2, t)));
+        }
+        for (std::size_t j = 0; j < list.size(); ++j) {
+            auto& s = state_.v[list[j].index];
+            moments_[j].m = s.buf[0].data();
+            moments_[j].v = s.buf[1].data();
+        }
+        // The scalars by value (see sgd::step).
+        detail::for_blocks(list, [&list, this, b1, b2, eps, wd, decay](std::size_t j, std::size_t begin, std::size_t end) {
+            T* const p = list[j].value.data();
+            T const* const g = list[j].grad.data();
+            auto const [m, v, step, root_c2] = moments_[j];
+            for (std::size_t k = begin; k < end; ++k) {
                 T d = g[k];
                 if constexpr (Decoupled) p[k] *= decay;
                 else d += wd * p[k];
@@ -45,8 +59,15 @@ public:
                 v[k] = b2 * v[k] + (1 - b2) * d * d;
                 p[k] -= step * m[k] / (std::sqrt(v[k]) / root_c2 + eps);
             }
-        }
+        });
     }
+
+private:
+    struct moments {
+        value_type *m, *v;
+        value_type step, root_c2;
+    };
+    std::vector<moments> moments_;  // step()'s, per parameter
 };
 
 }  // namespace detail

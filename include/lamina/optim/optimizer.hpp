@@ -2,6 +2,7 @@
 // own state.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <span>
@@ -10,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "lamina/detail/thread_pool.hpp"
 #include "lamina/params.hpp"
 
 namespace lamina::optim {
@@ -28,12 +30,37 @@ struct trainable {
 /// Every parameter that requires a gradient, listed into out (cleared first). The update then
 /// loops over the list: its code compiles once, not once per parameter type.
 template <class T, class Net>
-void list_trainable(Net& net, std::vector<trainable<T>>& out) {
+std::vector<trainable<T>> const& list_trainable(Net& net, std::vector<trainable<T>>& out) {
     out.clear();
     std::size_t i = 0;
     lamina::for_each_parameter(net, [&](std::string_view, auto& p) {
         if (p.requires_grad()) out.push_back({i, std::span<T>(p.data(), p.size()), std::span<T const>(p.grad().data(), p.size())});
         ++i;
+    });
+    return out;
+}
+
+/// Calls f(j, begin, end) over [0, list[j].value.size()) for every j, in blocks of values: on
+/// lamina's threads (set_num_threads) when there are several and the net has enough values,
+/// else in order on this one. An update is element-wise, so neither the blocks nor the threads
+/// change a bit of the result. (On Fashion-MNIST's 784-256-128-10 net, SGD with momentum
+/// streams 2.8 MB per step from memory: one core's bandwidth, 10 % of a two-thread epoch.)
+template <class T, class F>
+void for_blocks(std::vector<trainable<T>> const& list, F&& f) {
+    constexpr std::size_t block = std::size_t{1} << 14, parallel_min = std::size_t{1} << 16;
+    std::size_t total = 0, blocks = 0;
+    for (auto const& t : list) {
+        total += t.value.size();
+        blocks += (t.value.size() + block - 1) / block;
+    }
+    if (lamina::detail::num_threads() == 1 || total < parallel_min) {
+        for (std::size_t j = 0; j < list.size(); ++j) f(j, std::size_t{0}, list[j].value.size());
+        return;
+    }
+    lamina::detail::parallel_for(blocks, [&](std::size_t b) {
+        std::size_t j = 0;
+        for (std::size_t nb; b >= (nb = (list[j].value.size() + block - 1) / block); ++j) b -= nb;  // a few parameters
+        f(j, b * block, std::min(list[j].value.size(), (b + 1) * block));
     });
 }
 

@@ -2,6 +2,9 @@
 // (torch.optim.SGD, same update rule).
 #pragma once
 
+#include <utility>
+#include <vector>
+
 #include "lamina/optim/optimizer.hpp"
 
 namespace lamina::optim {
@@ -31,23 +34,38 @@ public:
         using T = value_type;
         T const lr = static_cast<T>(o_.lr), mu = static_cast<T>(o_.momentum), wd = static_cast<T>(o_.weight_decay),
                 damp = static_cast<T>(1 - o_.dampening);
-        detail::list_trainable(*net_, this->trainable_);
-        for (auto const& [i, p, g] : this->trainable_) {
-            std::size_t const n = p.size();
-            if (mu == T(0)) {
-                for (std::size_t k = 0; k < n; ++k) p[k] -= lr * (g[k] + wd * p[k]);
-                continue;
+        bool const nesterov = o_.nesterov;
+        auto const& list = detail::list_trainable(*net_, this->trainable_);
+        // Each parameter's momentum buffer, made (and its step counted) before the update runs
+        // in blocks.
+        buffers_.assign(list.size(), {nullptr, false});
+        if (mu != T(0))
+            for (std::size_t j = 0; j < list.size(); ++j) {
+                auto& s = state_.at(list[j].index, list[j].value.size());
+                buffers_[j].second = s.steps++ == 0;
             }
-            auto& s = state_.at(i, n);
-            bool const first = s.steps++ == 0;
-            std::span<T> buf = s.buf[0];
-            for (std::size_t k = 0; k < n; ++k) {
+        if (mu != T(0))
+            for (std::size_t j = 0; j < list.size(); ++j) buffers_[j].first = state_.v[list[j].index].buf[0].data();
+        // The scalars by value: referred to, they could be any of the floats each store writes,
+        // and the loop would load them again every time instead of running in vectors.
+        detail::for_blocks(list, [&list, this, lr, mu, wd, damp, nesterov](std::size_t j, std::size_t begin, std::size_t end) {
+            T* const p = list[j].value.data();
+            T const* const g = list[j].grad.data();
+            if (mu == T(0)) {
+                for (std::size_t k = begin; k < end; ++k) p[k] -= lr * (g[k] + wd * p[k]);
+                return;
+            }
+            auto const [buf, first] = buffers_[j];
+            for (std::size_t k = begin; k < end; ++k) {
                 T const d = g[k] + wd * p[k];
                 buf[k] = first ? d : mu * buf[k] + damp * d;
-                p[k] -= lr * (o_.nesterov ? d + mu * buf[k] : buf[k]);
+                p[k] -= lr * (nesterov ? d + mu * buf[k] : buf[k]);
             }
-        }
+        });
     }
+
+private:
+    std::vector<std::pair<value_type*, bool>> buffers_;  // step()'s: each parameter's buffer, and whether it is new
 };
 
 }  // namespace lamina::optim
