@@ -517,9 +517,9 @@ inline unsigned parse_threads(char const* program, std::string const& v) {
 /// summary.
 /// Puts every implementation's large arrays in transparent huge pages, as lamina asks for its
 /// own (detail::aligned_alloc): glibc's malloc does the same for everyone once its tunable says
-/// so, and it reads the tunable at start, so the program starts itself again with it set. On a
-/// virtual machine whose host takes idle small pages back, Eigen's centering of 8192×8192 timed
-/// 150-510 ms in 4 KiB pages instead of 29-31 ms in huge ones (lamina's: 28-30 ms either way).
+/// so, and it reads the tunable at start, so the program starts itself again with it set. On
+/// one 2-core virtual machine, Eigen's centering of 8192×8192 timed 150-510 ms in some runs in
+/// 4 KiB pages, and 29-31 ms in huge ones (lamina's: 28-30 ms either way).
 inline void malloc_in_huge_pages(char** argv) {
 #if defined(__linux__) && defined(__GLIBC__)
     constexpr std::string_view tunable = "glibc.malloc.hugetlb=1";
