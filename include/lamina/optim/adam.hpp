@@ -47,7 +47,7 @@ public:
             moments_[j].v = s.buf[1].data();
         }
         // The scalars by value (see sgd::step).
-        detail::for_blocks(list, [&list, this, b1, b2, eps, wd, decay](std::size_t j, std::size_t begin, std::size_t end) {
+        detail::for_blocks(list, [=, &list, this](std::size_t j, std::size_t begin, std::size_t end) {
             T* const p = list[j].value.data();
             T const* const g = list[j].grad.data();
             auto const [m, v, step, root_c2] = moments_[j];

@@ -48,7 +48,7 @@ public:
             for (std::size_t j = 0; j < list.size(); ++j) buffers_[j].first = state_.v[list[j].index].buf[0].data();
         // The scalars by value: referred to, they could be any of the floats each store writes,
         // and the loop would load them again every time instead of running in vectors.
-        detail::for_blocks(list, [&list, this, lr, mu, wd, damp, nesterov](std::size_t j, std::size_t begin, std::size_t end) {
+        detail::for_blocks(list, [=, &list, this](std::size_t j, std::size_t begin, std::size_t end) {
             T* const p = list[j].value.data();
             T const* const g = list[j].grad.data();
             if (mu == T(0)) {
