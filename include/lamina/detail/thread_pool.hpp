@@ -64,13 +64,21 @@ public:
     template <class F>
     void parallel_for(std::size_t n, F&& f) {
         if (n == 0) return;
-        if (n == 1 || size() == 1 || n > count_mask || busy_.exchange(true, std::memory_order_acquire)) {
-            for (std::size_t i = 0; i < n; ++i) f(i);
-            return;
-        }
         using Fn = std::remove_reference_t<F>;
-        fn_.store([](void* ctx, std::size_t i) noexcept { (*static_cast<Fn*>(ctx))(i); }, std::memory_order_relaxed);
-        ctx_.store(const_cast<void*>(static_cast<void const*>(&f)), std::memory_order_relaxed);
+        if (!region(n, [](void* ctx, std::size_t i) noexcept { (*static_cast<Fn*>(ctx))(i); },
+                    const_cast<void*>(static_cast<void const*>(&f))))
+            for (std::size_t i = 0; i < n; ++i) f(i);
+    }
+
+private:
+    // parallel_for's region: task(ctx, i) for every i in [0, n) on every thread. Returns false,
+    // having run nothing, where the tasks must run inline instead. Out of line and the same for
+    // every caller: only the two-line task above is compiled per loop (a program's dozens of
+    // parallel loops each had their own copy of this).
+    [[gnu::noinline]] bool region(std::size_t n, void (*task)(void*, std::size_t) noexcept, void* ctx) {
+        if (n == 1 || size() == 1 || n > count_mask || busy_.exchange(true, std::memory_order_acquire)) return false;
+        fn_.store(task, std::memory_order_relaxed);
+        ctx_.store(ctx, std::memory_order_relaxed);
         n_.store(n, std::memory_order_relaxed);
         done_.store(0, std::memory_order_relaxed);
         std::uint32_t const g = generation_.load(std::memory_order_relaxed) + 1;
@@ -88,9 +96,9 @@ public:
             caller_sleeps_.store(false, std::memory_order_relaxed);
         }
         busy_.store(false, std::memory_order_release);
+        return true;
     }
 
-private:
     // Parked workers poll this long (8192 pauses: ~220 µs on Zen 3) before they block in the
     // kernel: long enough to span the element-wise work between most GEMMs of a training step.
     // Measured on Fashion-MNIST, 2 threads: half the futex calls of 2^11 and a 14% faster median
