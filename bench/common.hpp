@@ -546,7 +546,15 @@ int run(int argc, char** argv, char const* title, Register&& register_all) {
     args.push_back(min_time);
     args.push_back(reps);
     args.push_back(interleave);
-    for (int i = 1; i < argc; ++i) args.push_back(argv[i]);
+    // The console already shows only the aggregates of repeated runs (reporter), and the summary
+    // needs every repetition, which Google Benchmark withholds from the reporter under
+    // --benchmark_report_aggregates_only or --benchmark_display_aggregates_only: both are dropped.
+    for (int i = 1; i < argc; ++i) {
+        std::string_view const v = argv[i];
+        bool const aggregates_only = v.rfind("--benchmark_report_aggregates_only", 0) == 0 ||
+                                     v.rfind("--benchmark_display_aggregates_only", 0) == 0;
+        if (!aggregates_only) args.push_back(argv[i]);
+    }
     for (char const* a : args) {  // the last one counts, as for Google Benchmark
         std::string_view const v = a;
         if (v.rfind("--benchmark_repetitions=", 0) == 0) repetitions() = std::max(1, std::atoi(a + 24));
