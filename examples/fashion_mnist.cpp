@@ -23,6 +23,7 @@
 #include <vector>
 
 #include <lamina/checkpoint.hpp>
+#include <lamina/io/idx.hpp>
 #include <lamina/lamina.hpp>
 
 #include "chapter_layers.hpp"

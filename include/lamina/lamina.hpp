@@ -1,8 +1,9 @@
 // lamina: custom neural-network layers as expressions, fused into SIMD loops.
 // Every public header but the xtensor interop (lamina/xtensor.hpp), which costs ~1.5 s of
-// compile time to each user, and saving and loading (lamina/serialize.hpp and
+// compile time to each user, saving and loading (lamina/serialize.hpp and
 // lamina/checkpoint.hpp: nlohmann/json and the safetensors code, ~15 s where they are used, or
-// compiled once per program: lamina/src.hpp); include them where you need them.
+// compiled once per program: lamina/src.hpp), and the IDX dataset reader (lamina/io/idx.hpp:
+// <filesystem> and zlib, ~0.25 s, and -lz at link time); include them where you need them.
 #pragma once
 
 #include "lamina/error.hpp"
@@ -21,7 +22,6 @@
 #include "lamina/autodiff/backward.hpp"
 #include "lamina/autodiff/variable.hpp"
 #include "lamina/io/batches.hpp"
-#include "lamina/io/idx.hpp"
 #include "lamina/layer.hpp"
 #include "lamina/layers/activation.hpp"
 #include "lamina/layers/centered.hpp"
