@@ -873,6 +873,28 @@ void gemm_scalar(T const* A, std::size_t M, std::size_t K, T const* B, std::size
         }
 }
 
+#if defined(LAMINA_SEPARATE_COMPILATION)
+// The GEMM code no layer's type reaches (the shared blocked product without epilogue and with
+// a type-erased one, the weight-gradient product, the packing of a whole parameter) is
+// compiled once per program, for float and double, by lamina/src.hpp, which must then be
+// compiled with the same instruction-set flags as the rest of the program. It was about 45 KB
+// of every training program's code (examples/fashion_mnist.cpp).
+namespace gemm_detail {
+#define LAMINA_GEMM_SHARED(T)                                                                                        \
+    extern template void gemm_core<T, identity_epilogue>(T const*, std::size_t, std::size_t, T const*, std::size_t,  \
+                                                         T*, identity_epilogue&, detail::workspace&, bool,            \
+                                                         detail::prepacked<T>);                                       \
+    extern template void gemm_core<T, tile_hook<T>>(T const*, std::size_t, std::size_t, T const*, std::size_t, T*,   \
+                                                    tile_hook<T>&, detail::workspace&, bool, detail::prepacked<T>);   \
+    extern template void gemm_tn_core<T>(T const*, std::size_t, std::size_t, T const*, std::size_t, T*,              \
+                                         detail::workspace&, bool);                                                   \
+    extern template void pack_all<T>(T const*, std::size_t, std::size_t, std::size_t, T*, unsigned);
+LAMINA_GEMM_SHARED(float)
+LAMINA_GEMM_SHARED(double)
+#undef LAMINA_GEMM_SHARED
+}  // namespace gemm_detail
+#endif
+
 }  // namespace lamina::kernels
 
 #undef LAMINA_UNROLL
