@@ -1,9 +1,9 @@
 // lamina's out-of-line code (reading and writing safetensors and IDX files, the parts of save,
-// load and checkpoints that depend on no net type, and the GEMM code no layer's type reaches),
-// compiled once for a program built with LAMINA_SEPARATE_COMPILATION defined in every
-// translation unit: include this file in exactly one of them, e.g. a lamina.cpp holding only
-// this line, compiled with the same flags as the others. The other files then compile only the
-// templates their nets instantiate (see lamina/detail/config.hpp).
+// load and checkpoints that depend on no net type, the GEMM code no layer's type reaches, and
+// the optimizers' updates), compiled once for a program built with LAMINA_SEPARATE_COMPILATION
+// defined in every translation unit: include this file in exactly one of them, e.g. a lamina.cpp
+// holding only this line, compiled with the same flags as the others. The other files then
+// compile only the templates their nets instantiate (see lamina/detail/config.hpp).
 
 #if !defined(LAMINA_SEPARATE_COMPILATION)
 #error "lamina/src.hpp is for programs built with LAMINA_SEPARATE_COMPILATION defined in every file; without it, lamina is header-only and needs no source file"
@@ -14,6 +14,8 @@
 #include "lamina/io/impl/idx.ipp"
 #include "lamina/io/impl/safetensors.ipp"
 #include "lamina/kernels/gemm.hpp"
+#include "lamina/optim/adam.hpp"
+#include "lamina/optim/sgd.hpp"
 
 namespace lamina::detail {
 
@@ -52,3 +54,21 @@ template void pack_all<float>(float const*, std::size_t, std::size_t, std::size_
 template void pack_all<double>(double const*, std::size_t, std::size_t, std::size_t, double*, unsigned);
 
 }  // namespace lamina::kernels::gemm_detail
+
+namespace lamina::optim::detail {
+
+// The optimizers' updates, the same for every net.
+template void sgd_update<float>(std::vector<trainable<float>> const&, std::pair<float*, bool> const*, float, float,
+                                float, float, bool);
+template void sgd_update<double>(std::vector<trainable<double>> const&, std::pair<double*, bool> const*, double, double,
+                                 double, double, bool);
+template void adam_update<float, false>(std::vector<trainable<float>> const&, adam_moments<float> const*, float, float,
+                                        float, float, float);
+template void adam_update<float, true>(std::vector<trainable<float>> const&, adam_moments<float> const*, float, float,
+                                       float, float, float);
+template void adam_update<double, false>(std::vector<trainable<double>> const&, adam_moments<double> const*, double,
+                                         double, double, double, double);
+template void adam_update<double, true>(std::vector<trainable<double>> const&, adam_moments<double> const*, double,
+                                        double, double, double, double);
+
+}  // namespace lamina::optim::detail

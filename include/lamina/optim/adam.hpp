@@ -18,6 +18,43 @@ struct adam_options {
 
 namespace detail {
 
+/// A parameter's moments and its step's bias corrections, for adam_update.
+template <class T>
+struct adam_moments {
+    T *m, *v;
+    T step, root_c2;
+};
+
+/// Adam's (Decoupled: AdamW's) update of every listed parameter, the same code for every net
+/// (see for_blocks).
+template <class T, bool Decoupled>
+void adam_update(std::vector<trainable<T>> const& list, adam_moments<T> const* moments, T b1, T b2, T eps, T wd,
+                 T decay) {
+    // The scalars by value (see sgd_update).
+    for_blocks(list, [=, &list](std::size_t j, std::size_t begin, std::size_t end) {
+        T* const p = list[j].value.data();
+        T const* const g = list[j].grad.data();
+        auto const [m, v, step, root_c2] = moments[j];
+        for (std::size_t k = begin; k < end; ++k) {
+            T d = g[k];
+            if constexpr (Decoupled) p[k] *= decay;
+            else d += wd * p[k];
+            m[k] = b1 * m[k] + (1 - b1) * d;
+            v[k] = b2 * v[k] + (1 - b2) * d * d;
+            p[k] -= step * m[k] / (std::sqrt(v[k]) / root_c2 + eps);
+        }
+    });
+}
+#if defined(LAMINA_SEPARATE_COMPILATION)  // compiled once, by lamina/src.hpp
+#define LAMINA_ADAM_UPDATE(T, D)                                                                                 \
+    extern template void adam_update<T, D>(std::vector<trainable<T>> const&, adam_moments<T> const*, T, T, T, T, T);
+LAMINA_ADAM_UPDATE(float, false)
+LAMINA_ADAM_UPDATE(float, true)
+LAMINA_ADAM_UPDATE(double, false)
+LAMINA_ADAM_UPDATE(double, true)
+#undef LAMINA_ADAM_UPDATE
+#endif
+
 template <class Net, bool Decoupled>
 class adam_impl : public optimizer_base<Net, adam_options, 2> {
     using base = optimizer_base<Net, adam_options, 2>;
@@ -46,28 +83,11 @@ public:
             moments_[j].m = s.buf[0].data();
             moments_[j].v = s.buf[1].data();
         }
-        // The scalars by value (see sgd::step).
-        detail::for_blocks(list, [=, &list, this](std::size_t j, std::size_t begin, std::size_t end) {
-            T* const p = list[j].value.data();
-            T const* const g = list[j].grad.data();
-            auto const [m, v, step, root_c2] = moments_[j];
-            for (std::size_t k = begin; k < end; ++k) {
-                T d = g[k];
-                if constexpr (Decoupled) p[k] *= decay;
-                else d += wd * p[k];
-                m[k] = b1 * m[k] + (1 - b1) * d;
-                v[k] = b2 * v[k] + (1 - b2) * d * d;
-                p[k] -= step * m[k] / (std::sqrt(v[k]) / root_c2 + eps);
-            }
-        });
+        adam_update<T, Decoupled>(list, moments_.data(), b1, b2, eps, wd, decay);
     }
 
 private:
-    struct moments {
-        value_type *m, *v;
-        value_type step, root_c2;
-    };
-    std::vector<moments> moments_;  // step()'s, per parameter
+    std::vector<adam_moments<value_type>> moments_;  // step()'s, per parameter
 };
 
 }  // namespace detail

@@ -9,6 +9,37 @@
 
 namespace lamina::optim {
 
+namespace detail {
+/// SGD's update of every listed parameter (buffers[j]: parameter j's momentum buffer, and
+/// whether it is new), the same code for every net (see for_blocks).
+template <class T>
+void sgd_update(std::vector<trainable<T>> const& list, std::pair<T*, bool> const* buffers, T lr, T mu, T wd, T damp,
+                bool nesterov) {
+    // The scalars by value: referred to, they could be any of the floats each store writes,
+    // and the loop would load them again every time instead of running in vectors.
+    for_blocks(list, [=, &list](std::size_t j, std::size_t begin, std::size_t end) {
+        T* const p = list[j].value.data();
+        T const* const g = list[j].grad.data();
+        if (mu == T(0)) {
+            for (std::size_t k = begin; k < end; ++k) p[k] -= lr * (g[k] + wd * p[k]);
+            return;
+        }
+        auto const [buf, first] = buffers[j];
+        for (std::size_t k = begin; k < end; ++k) {
+            T const d = g[k] + wd * p[k];
+            buf[k] = first ? d : mu * buf[k] + damp * d;
+            p[k] -= lr * (nesterov ? d + mu * buf[k] : buf[k]);
+        }
+    });
+}
+#if defined(LAMINA_SEPARATE_COMPILATION)  // compiled once, by lamina/src.hpp
+extern template void sgd_update<float>(std::vector<trainable<float>> const&, std::pair<float*, bool> const*, float,
+                                       float, float, float, bool);
+extern template void sgd_update<double>(std::vector<trainable<double>> const&, std::pair<double*, bool> const*, double,
+                                        double, double, double, bool);
+#endif
+}  // namespace detail
+
 struct sgd_options {
     double lr = 0.01;
     double momentum = 0;
@@ -46,22 +77,7 @@ public:
             }
         if (mu != T(0))
             for (std::size_t j = 0; j < list.size(); ++j) buffers_[j].first = state_.v[list[j].index].buf[0].data();
-        // The scalars by value: referred to, they could be any of the floats each store writes,
-        // and the loop would load them again every time instead of running in vectors.
-        detail::for_blocks(list, [=, &list, this](std::size_t j, std::size_t begin, std::size_t end) {
-            T* const p = list[j].value.data();
-            T const* const g = list[j].grad.data();
-            if (mu == T(0)) {
-                for (std::size_t k = begin; k < end; ++k) p[k] -= lr * (g[k] + wd * p[k]);
-                return;
-            }
-            auto const [buf, first] = buffers_[j];
-            for (std::size_t k = begin; k < end; ++k) {
-                T const d = g[k] + wd * p[k];
-                buf[k] = first ? d : mu * buf[k] + damp * d;
-                p[k] -= lr * (nesterov ? d + mu * buf[k] : buf[k]);
-            }
-        });
+        detail::sgd_update<T>(list, buffers_.data(), lr, mu, wd, damp, nesterov);
     }
 
 private:
