@@ -151,6 +151,8 @@ public:
          ...);
         return (*this)(i...);
     }
+    /// A copy, as a tensor of its own (torch's .clone(); an expression's eval()).
+    auto eval() const { return tensor<value_type, S>(tensor_view<T const, S>(self().data(), batch())); }
     /// The value of a one-element tensor (torch's .item()).
     value_type item() const {
         if (size() != 1)
@@ -226,10 +228,11 @@ public:
     template <class U, std::size_t M, std::size_t N, std::size_t P>
         requires(S::rank == 3 && (S::dynamic || S::extents[0] == M) && S::extents[1] == N && S::extents[2] == P)
     tensor(U const (&a)[M][N][P]) : tensor(from_flat(&a[0][0][0], M)) {}
-    /// A copy of a view's data.
+    /// A copy of a view's data (a net's output, which is valid until the net's next call, kept:
+    /// `lm::tensor<float, lm::shape<lm::dyn, 10>> y = net(x);`).
     template <class U>
         requires std::same_as<std::remove_const_t<U>, T>
-    explicit tensor(tensor_view<U, S> const& v) : buf_(v.size()), batch_(v.batch()) {
+    tensor(tensor_view<U, S> const& v) : buf_(v.size()), batch_(v.batch()) {
         std::copy_n(v.data(), v.size(), buf_.data());
     }
     /// From any lamina expression of this shape (defined with the evaluator).

@@ -140,6 +140,29 @@ TEST_CASE("A net called with another batch and then the first again gives the ri
     }
 }
 
+TEST_CASE("A net's output kept by copy-initialization, assignment or eval() outlives the net's next call",
+          "[sequential]") {
+    lm::Sequential<lm::Input<4>, lm::Dense<3>, lm::Centered> net;
+    lm::generator g(65);
+    randomize_biases(net, g);
+    auto const x = lm::rand<lm::dyn, 4>(5, g);
+    auto const x2 = lm::rand<lm::dyn, 4>(5, g);
+    lm::tensor<float, lm::shape<lm::dyn, 3>> copied = net(x);
+    lm::tensor deduced = net(x);
+    lm::tensor<float, lm::shape<lm::dyn, 3>> assigned;
+    assigned = net(x);
+    auto evaluated = net(x).eval();
+    static_assert(std::is_same_v<decltype(deduced), lm::tensor<float, lm::shape<lm::dyn, 3>>>);
+    static_assert(std::is_same_v<decltype(evaluated), lm::tensor<float, lm::shape<lm::dyn, 3>>>);
+    auto const reference = copy_of(net(x));
+    auto const other = net(x2);  // the buffers the earlier outputs were views of now hold this
+    REQUIRE(differences(other, reference, 1e-5, 1e-5) != "");
+    for (auto const* kept : {&copied, &deduced, &assigned, &evaluated}) {
+        REQUIRE(kept->batch() == 5);
+        CHECK(differences(*kept, reference, 0, 0) == "");
+    }
+}
+
 TEST_CASE("A net accepts an expression, a view and a tensor of static batch as its input", "[sequential]") {
     lm::Sequential<lm::Input<6>, lm::Dense<5, lm::ReLU>> net;
     lm::generator g(65);

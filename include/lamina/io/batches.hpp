@@ -2,6 +2,7 @@
 #pragma once
 
 #include <algorithm>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
@@ -51,8 +52,11 @@ public:
         if (opt.batch_size == 0) throw error("lamina::data_loader: the batch size is 0; expected at least 1");
         std::iota(order_.begin(), order_.end(), std::size_t{0});
     }
-    /// A loader over a temporary would dangle: keep the dataset in a variable.
-    data_loader(tensor<float, S>&&, std::span<std::int32_t const>, loader_options) = delete;
+    /// A loader over a temporary would dangle: keep the dataset in a variable. (A template, so
+    /// that only a tensor itself picks it, not a view that converts to one.)
+    template <class U>
+        requires std::same_as<U, tensor<float, S>>
+    data_loader(U&&, std::span<std::int32_t const>, loader_options) = delete;
 
     /// Batches per epoch.
     std::size_t size() const noexcept { return (samples() + opt_.batch_size - 1) / opt_.batch_size; }
