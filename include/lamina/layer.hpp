@@ -35,10 +35,12 @@ struct built : detail::build_of<L, In, T>::type {
     static constexpr std::size_t in_features = In;
 };
 
-/// A layer that waits for its input width: it declares `template <std::size_t In> struct build`.
-/// (A built<> layer inherits the name `build` as build<In>'s injected class name, hence `spec`.)
+/// A layer that waits for its input width: it declares `template <std::size_t In> struct build`
+/// or `template <std::size_t In, class T> struct build`. (A built<> layer inherits the name
+/// `build` as build<In>'s injected class name, hence `spec`.)
 template <class L>
-concept deferred_layer = requires { typename L::template build<1>; } && !requires { typename L::spec; };
+concept deferred_layer = (requires { typename L::template build<1>; } || requires { typename L::template build<1, float>; }) &&
+                         !requires { typename L::spec; };
 
 namespace detail {
 

@@ -239,6 +239,41 @@ constexpr std::size_t param_count() {
     }
 }
 
+template <class... Ts>
+struct first_non_void {
+    using type = void;
+};
+template <class T, class... Ts>
+struct first_non_void<T, Ts...> {
+    using type = std::conditional_t<std::is_void_v<T>, typename first_non_void<Ts...>::type, T>;
+};
+
+/// The value type of a layer's or net's parameters: its value_type if it states one, else its
+/// first parameter's (searched through its members), else void.
+template <class L>
+constexpr auto param_value_tag() {
+    if constexpr (requires { typename L::value_type; }) {
+        return std::type_identity<typename L::value_type>{};
+    } else if constexpr (!has_members<L>) {
+        return std::type_identity<void>{};
+    } else {
+        return boost::hana::unpack(boost::hana::accessors<L>(), [](auto... pair) {
+            using V = typename first_non_void<typename decltype(param_value_tag<std::remove_cvref_t<
+                decltype(boost::hana::second(pair)(std::declval<L&>()))>>())::type...>::type;
+            return std::type_identity<V>{};
+        });
+    }
+}
+
+/// The value type named_parameters() and state_dict() view: T if given, else the net's (float
+/// for a layer without parameters).
+template <class T, class Net>
+using named_value_t = std::conditional_t<
+    std::is_void_v<T>,
+    std::conditional_t<std::is_void_v<typename decltype(param_value_tag<std::remove_cv_t<Net>>())::type>, float,
+                       typename decltype(param_value_tag<std::remove_cv_t<Net>>())::type>,
+    T>;
+
 }  // namespace detail
 
 /// Calls f(name, param) for every parameter of a layer or net, names as in PyTorch's
@@ -417,17 +452,22 @@ struct parameter_ref {
     std::span<T> data;
 };
 
-/// Every parameter with its structural name, shape and data (PyTorch's named_parameters()).
-/// Writing through data after a later forward call: call mark_modified() on the parameter's
-/// tensor (get<"0.weight">(net).mark_modified()), or the layer may go on using the weight it
-/// packed (see tensor::mark_modified).
-template <class L>
-auto named_parameters(L& layer) {
-    std::vector<parameter_ref<float>> out;
-    for_each_parameter(layer, [&](std::string_view name, auto& p) {
-        auto e = p.extents();
-        out.push_back({std::string(name), std::vector<std::size_t>(e.begin(), e.end()),
-                       std::span<float>(p.data(), p.size())});
+/// Every parameter with its structural name, shape and a view of its data, in the walk's order
+/// (PyTorch's named_parameters()). The views are T (the net's value type unless T is named), const
+/// for a const net. Writing through data after a later forward call: call mark_modified() on the
+/// parameter's tensor (get<"0.weight">(net).mark_modified()), or the layer may go on using the
+/// weight it packed (see tensor::mark_modified).
+template <class T = void, class Net>
+auto named_parameters(Net& net) {
+    using V = detail::named_value_t<T, Net>;
+    using E = std::conditional_t<std::is_const_v<Net>, V const, V>;
+    std::vector<parameter_ref<E>> out;
+    for_each_parameter(net, [&](std::string_view name, auto& p) {
+        static_assert(std::is_same_v<typename std::remove_cvref_t<decltype(p)>::value_type, V>,
+                      "lamina::named_parameters<T>: a parameter's value type is not T; name T "
+                      "explicitly (named_parameters<double>(net)) or walk the parameters with for_each_parameter");
+        auto const e = p.extents();
+        out.push_back({std::string(name), std::vector<std::size_t>(e.begin(), e.end()), std::span<E>(p.data(), p.size())});
     });
     return out;
 }

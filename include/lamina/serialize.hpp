@@ -51,16 +51,6 @@ struct is_sequential : std::false_type {};
 template <class In, class... Ls>
 struct is_sequential<Sequential<In, Ls...>> : std::true_type {};
 
-template <class Net>
-struct net_value {
-    using type = float;
-};
-template <class Net>
-    requires requires { typename Net::value_type; }
-struct net_value<Net> {
-    using type = typename Net::value_type;
-};
-
 /// A type name that both compilers spell alike: type_name's, without anonymous namespaces
 /// (g++ writes "{anonymous}::", clang "(anonymous namespace)::").
 inline std::string portable_name(std::string s) {
@@ -101,22 +91,11 @@ std::string architecture(Net const&) {
 }
 
 /// Every parameter as a named view of the net's own storage, in the walk's order, with
-/// PyTorch's names and lamina's layout (a weight is (in, out)): PyTorch's state_dict().
-/// Writing through a view changes the net. T is the parameters' value type (the net's).
+/// PyTorch's names and lamina's layout (a weight is (in, out)): PyTorch's state_dict(), which
+/// for lamina's nets (parameters, no buffers) is named_parameters().
 template <class T = void, class Net>
 auto state_dict(Net& net) {
-    using V = std::conditional_t<std::is_void_v<T>, typename detail::net_value<std::remove_const_t<Net>>::type, T>;
-    using E = std::conditional_t<std::is_const_v<Net>, V const, V>;
-    std::vector<parameter_ref<E>> out;
-    for_each_parameter(net, [&](std::string_view name, auto& p) {
-        using P = std::remove_cvref_t<decltype(p)>;
-        static_assert(std::is_same_v<typename P::value_type, V>,
-                      "lamina::state_dict<T>: a parameter's value type is not T; name T explicitly "
-                      "(state_dict<double>(net)) or walk the parameters with for_each_parameter");
-        auto const e = p.extents();
-        out.push_back({std::string(name), std::vector<std::size_t>(e.begin(), e.end()), std::span<E>(p.data(), p.size())});
-    });
-    return out;
+    return named_parameters<T>(net);
 }
 
 /// A copy of a tensor's extents and values, whatever its value type: what a save() stores as
@@ -195,7 +174,7 @@ struct load_report {
 
     /// The file and the net have the same parameter names and shapes: every parameter loaded.
     bool complete() const noexcept { return missing.empty() && unexpected.empty() && mismatched.empty(); }
-    /// One line per problem, "" if complete.
+    /// One indented line per problem, each ending in a newline; "" if complete.
     LAMINA_DECL std::string problems() const;
 };
 

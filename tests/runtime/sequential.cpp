@@ -6,9 +6,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -267,6 +269,49 @@ TEST_CASE("Parameters are walked in layer order with PyTorch's structural names"
     std::vector<std::string> walked;
     lm::for_each_parameter(net, [&](std::string_view n, auto const&) { walked.emplace_back(n); });
     CHECK(walked == names);
+}
+
+// A user layer that follows the net's value type: build<In, T>.
+template <std::size_t Units>
+struct TypedDense {
+    template <std::size_t In, class T>
+    struct build {
+        BOOST_HANA_DEFINE_STRUCT(build,
+            (lm::basic_param<T, lm::init::normal, In, Units>, weight),
+            (lm::basic_param<T, lm::init::zeros, Units>, bias));
+
+        auto operator()(auto const& X) const { return lm::relu(lm::matmul(X, weight) + bias); }
+    };
+};
+
+TEST_CASE("named_parameters views a double net's and a double layer's parameters as doubles", "[sequential][params]") {
+    lm::Sequential<lm::InputOf<lm::shape<lm::dyn, 4>, double>, TypedDense<3>, lm::Dense<2>> net;
+    auto params = lm::named_parameters(net);
+    static_assert(std::is_same_v<decltype(params[0].data), std::span<double>>);
+    REQUIRE(params.size() == 4);
+    CHECK(params[0].name == "0.weight");
+    CHECK(params[0].shape == std::vector<std::size_t>{4, 3});
+    CHECK(params[0].data.data() == lm::get<"0.weight">(net).data());
+    CHECK(params[3].name == "1.bias");
+    CHECK(params[3].data.data() == lm::get<"1.bias">(net).data());
+
+    auto const& cnet = net;
+    static_assert(std::is_same_v<decltype(lm::named_parameters(cnet)[0].data), std::span<double const>>);
+
+    // A layer built by hand, outside any net, takes its value type from its parameters.
+    lm::built<TypedDense<3>, 5, double> layer;
+    auto lp = lm::named_parameters(layer);
+    static_assert(std::is_same_v<decltype(lp[0].data), std::span<double>>);
+    REQUIRE(lp.size() == 2);
+    CHECK(lp[0].name == "weight");
+    CHECK(lp[0].shape == std::vector<std::size_t>{5, 3});
+    CHECK(lp[1].data.data() == layer.bias.data());
+    lp[1].data[2] = 0.25;
+    CHECK(layer.bias(2) == 0.25);
+
+    // A layer without parameters views none, as float.
+    static_assert(std::is_same_v<decltype(lm::named_parameters(std::declval<lm::Centered&>())),
+                                 std::vector<lm::parameter_ref<float>>>);
 }
 
 TEST_CASE("get<\"i.name\">(net) is the very parameter the walk and the forward pass use", "[sequential][params]") {
