@@ -56,6 +56,34 @@ struct layer {
     struct cannot_be_called {
         static constexpr bool on_inputs_of_shape = false;
     };
+    /// layer<0, MyDense<3>>::has_no_member<chars<'w', 'i', 'e', 'g', 'h', 't'>>::its_members_are<names<...>>
+    template <class Name>
+    struct has_no_member {
+        template <class Members>
+        static constexpr bool its_members_are = false;
+    };
+};
+
+/// A name spelled out in a diagnostic: both compilers print chars<'w', 'e', ...>.
+template <char... C>
+struct chars {};
+/// Names in a diagnostic: names<chars<'w', ...>, chars<'b', ...>>.
+template <class... Names>
+struct names {};
+
+/// input_has_a_fixed_batch_of<4>::but_the_tensor_passed_has<2>
+template <std::size_t Batch>
+struct input_has_a_fixed_batch_of {
+    template <std::size_t Given>
+    static constexpr bool but_the_tensor_passed_has = Batch == Given;
+    static constexpr bool but_the_tensor_passed_has_a_run_time_batch = false;
+};
+
+/// input_expects_samples_of<shape<3, 4>>::but_the_tensor_passed_has_samples_of<shape<5, 4>>
+template <class SampleShape>
+struct input_expects_samples_of {
+    template <class Given>
+    static constexpr bool but_the_tensor_passed_has_samples_of = std::is_same_v<SampleShape, Given>;
 };
 
 namespace detail {
@@ -156,6 +184,23 @@ constexpr bool argument_width_error() {
                   "lamina::Sequential: the tensor passed to the net has a different width than its first layer expects");
     return true;  // one error per mistake
 }
+// The input's shape against the Input's, once its rank and width agree: a fixed batch must be
+// the same, and the extents between batch and width too.
+template <class S0, class SX>
+constexpr bool input_shape_check() {
+    if constexpr (!std::is_same_v<sample_shape_t<SX>, sample_shape_t<S0>>)
+        static_assert(input_expects_samples_of<sample_shape_t<S0>>::template but_the_tensor_passed_has_samples_of<sample_shape_t<SX>>,
+                      "lamina::Sequential: the tensor passed to the net has samples of another shape than its Input's");
+    else if constexpr (!S0::dynamic && SX::dynamic)
+        static_assert(input_has_a_fixed_batch_of<S0::extents[0]>::but_the_tensor_passed_has_a_run_time_batch,
+                      "lamina::Sequential: the net's Input has a fixed batch (Input<...>::batch<B>); pass a tensor of "
+                      "that static batch, or declare the Input without one");
+    else if constexpr (!S0::dynamic && SX::extents[0] != S0::extents[0])
+        static_assert(input_has_a_fixed_batch_of<S0::extents[0]>::template but_the_tensor_passed_has<SX::extents[0]>,
+                      "lamina::Sequential: the tensor passed to the net has another batch than the net's fixed one");
+    return true;  // one error per mistake
+}
+
 template <std::size_t I, class Spec, std::size_t Expected, std::size_t Given, class PrevSpec, bool Callable, class InShape>
 constexpr bool link_check() {
     if constexpr (Expected != 0 && Expected != Given && I == 0)
@@ -224,6 +269,12 @@ private:
                 ...);
     }
     static_assert(checked(seq{}));
+    // Whether every seam fits: a call on a net that does not is not compiled further, so that the
+    // seam's sentence is the only error.
+    template <std::size_t... I>
+    static constexpr bool links_fit(std::index_sequence<I...>) {
+        return ((link_at<I>::width_ok && link_at<I>::callable) && ...);
+    }
 
 public:
     Sequential() = default;
@@ -249,10 +300,8 @@ public:
         static_assert(!std::is_same_v<typename D::value_type, T> || SX::rank != S0::rank || SX::cols == S0::cols ||
                       detail::argument_width_error<typename detail::spec_of<layer_type<0>>::type, S0::cols, SX::cols>());
         static_assert(!std::is_same_v<typename D::value_type, T> || SX::rank != S0::rank || SX::cols != S0::cols ||
-                          std::is_same_v<SX, S0> ||
-                          (S0::dynamic && !SX::dynamic && std::is_same_v<sample_shape_t<SX>, sample_shape_t<S0>>),
-                      "lamina::Sequential: the input's per-sample shape differs from the Input's");
-        if constexpr (std::is_same_v<typename D::value_type, T> && SX::rank == S0::rank) {
+                      detail::input_shape_check<S0, SX>());
+        if constexpr (std::is_same_v<typename D::value_type, T> && SX::rank == S0::rank && links_fit(seq{})) {
             return forward(x);
         }
     }
@@ -591,7 +640,25 @@ constexpr auto member_names() {
     });
 }
 
-template <class L, std::string_view const& Path, std::size_t Pos>
+template <std::string_view const& Str, std::size_t Pos, std::size_t... I>
+chars<Str[Pos + I]...> chars_of(std::index_sequence<I...>);
+
+template <class HanaString>
+struct chars_of_hana;
+template <char... C>
+struct chars_of_hana<boost::hana::string<C...>> {
+    using type = chars<C...>;
+};
+
+// The members of a hana struct, as names<chars<...>...>.
+template <class L>
+auto member_name_types() {
+    return boost::hana::unpack(boost::hana::accessors<L>(), [](auto... p) {
+        return names<typename chars_of_hana<std::remove_cvref_t<decltype(boost::hana::first(p))>>::type...>{};
+    });
+}
+
+template <std::size_t Index, class L, std::string_view const& Path, std::size_t Pos>
 auto& member_at(auto& l) {
     if constexpr (!has_members<L>) {
         static_assert(has_members<L>, "lamina::get<\"i.name\">: layer i has no parameters (it declares no "
@@ -608,12 +675,15 @@ auto& member_at(auto& l) {
             return names.size();
         }();
         if constexpr (k == names.size()) {
-            static_assert(k < names.size(), "lamina::get<\"i.name\">: layer i has no parameter or member of that name");
+            using name = decltype(chars_of<Path, Pos>(std::make_index_sequence<head.size()>{}));
+            static_assert(layer<Index, typename spec_of<L>::type>::template has_no_member<name>::template its_members_are<
+                              decltype(member_name_types<L>())>,
+                          "lamina::get<\"i.name\">: layer i has no parameter or member of that name; its_members_are<...> lists the names it has");
             return l;
         } else {
             auto& m = boost::hana::second(boost::hana::at_c<k>(boost::hana::accessors<L>()))(l);
             if constexpr (dot == std::string_view::npos) return m;
-            else return member_at<std::remove_cvref_t<decltype(m)>, Path, Pos + dot + 1>(m);
+            else return member_at<Index, std::remove_cvref_t<decltype(m)>, Path, Pos + dot + 1>(m);
         }
     }
 }
@@ -647,7 +717,7 @@ auto& get_by_name(Net& net) {
         return net;
     } else {
         using L = typename N::template layer_type<idx>;
-        return member_at<L, path_holder<Path>::value, dot + 1>(net.template layer_at<idx>());
+        return member_at<idx, L, path_holder<Path>::value, dot + 1>(net.template layer_at<idx>());
     }
 }
 

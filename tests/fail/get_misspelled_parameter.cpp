@@ -1,7 +1,7 @@
 // Mistake: a misspelled parameter name.
-// expect: layer i has no parameter or member of that name
-// expect-gcc: [with L = lamina::built<MyDense<3>, 5, float>; const std::string_view& Path = path_holder<fixed_string<9>{"0.wieght"}>::value
-// expect-clang: member_at<lamina::built<MyDense<3>, 5>, lamina::detail::path_holder<{{48, 46, 119, 105, 101, 103, 104, 116, 0}}>::value
+// expect: layer i has no parameter or member of that name; its_members_are<...> lists the names it has
+// expect-gcc: layer<0, MyDense<3> >::has_no_member<lamina::chars<'w', 'i', 'e', 'g', 'h', 't'> >::its_members_are<lamina::names<lamina::chars<'w', 'e', 'i', 'g', 'h', 't'>, lamina::chars<'b', 'i', 'a', 's'> > >
+// expect-clang: layer<0UL, MyDense<3>>::has_no_member<lamina::chars<'w', 'i', 'e', 'g', 'h', 't'>>::its_members_are<lamina::names<lamina::chars<'w', 'e', 'i', 'g', 'h', 't'>, lamina::chars<'b', 'i', 'a', 's'>>>
 #include <lamina/lamina.hpp>
 
 #include "chapter_layers.hpp"
