@@ -360,6 +360,10 @@ TEST_CASE("A non-strict load loads the matching subset and reports the rest", "[
     CHECK(r.unexpected == std::vector<std::string>{"2.weight"});
     CHECK(r.mismatched.size() == 1);
     CHECK_FALSE(r.complete());
+    CHECK(r.problems() == "  missing from the file: \"1.bias\"\n"
+                          "  not in the net: \"2.weight\"\n"
+                          "  \"0.weight\" is [64, 8] in the net but [64, 4] in the file\n");
+    CHECK(lm::load_report{}.problems() == "");
     CHECK(lm::get<"0.bias">(net)(5) == 2.f);
     CHECK(lm::get<"1.weight">(net)(7, 0) == 3.f);  // F64 into float
     CHECK(lm::get<"0.weight">(net)(0, 0) == w0);

@@ -10,11 +10,11 @@ namespace lamina {
 
 LAMINA_DECL std::string load_report::problems() const {
     std::string s;
-    for (auto const& n : missing) s += "\n  missing from the file: " + io::st_detail::in_quotes(n);
-    for (auto const& n : unexpected) s += "\n  not in the net: " + io::st_detail::in_quotes(n);
+    for (auto const& n : missing) s += "  missing from the file: " + io::st_detail::in_quotes(n) + "\n";
+    for (auto const& n : unexpected) s += "  not in the net: " + io::st_detail::in_quotes(n) + "\n";
     for (auto const& m : mismatched)
-        s += "\n  " + io::st_detail::in_quotes(m.name) + " is " + io::shape_str(m.expected) + " in the net but " +
-             io::shape_str(m.found) + " in the file";
+        s += "  " + io::st_detail::in_quotes(m.name) + " is " + io::shape_str(m.expected) + " in the net but " +
+             io::shape_str(m.found) + " in the file\n";
     return s;
 }
 
@@ -250,7 +250,7 @@ LAMINA_DECL load_report load_net(std::vector<param_entry> const& params, std::st
         throw load_error(where + " does not fit the net: " + plural(r.missing.size(), "parameter", "parameters") +
                              " missing, " + plural(r.unexpected.size(), "tensor", "tensors") +
                              " the net does not have, " + plural(r.mismatched.size(), "shape", "shapes") +
-                             " that differ:" + r.problems() + "\nload_options{.strict = false} loads the " +
+                             " that differ:\n" + r.problems() + "load_options{.strict = false} loads the " +
                              plural(fit, "parameter that fits", "parameters that fit"),
                          r);
     }
