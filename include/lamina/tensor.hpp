@@ -228,6 +228,16 @@ public:
     template <class U, std::size_t M, std::size_t N, std::size_t P>
         requires(S::rank == 3 && (S::dynamic || S::extents[0] == M) && S::extents[1] == N && S::extents[2] == P)
     tensor(U const (&a)[M][N][P]) : tensor(from_flat(&a[0][0][0], M)) {}
+    /// The same with literals of mixed types, each converted to T: tensor({{1, 2}, {0.5, 4}}).
+    template <std::size_t N>
+        requires(S::rank == 1 && (S::dynamic || S::extents[0] == N))
+    tensor(T const (&a)[N]) : tensor(from_flat(&a[0], N)) {}
+    template <std::size_t M, std::size_t N>
+        requires(S::rank == 2 && (S::dynamic || S::extents[0] == M) && S::extents[1] == N)
+    tensor(T const (&a)[M][N]) : tensor(from_flat(&a[0][0], M)) {}
+    template <std::size_t M, std::size_t N, std::size_t P>
+        requires(S::rank == 3 && (S::dynamic || S::extents[0] == M) && S::extents[1] == N && S::extents[2] == P)
+    tensor(T const (&a)[M][N][P]) : tensor(from_flat(&a[0][0][0], M)) {}
     /// A copy of a view's data (a net's output, which is valid until the net's next call, kept:
     /// `lm::tensor<float, lm::shape<lm::dyn, 10>> y = net(x);`).
     template <class U>
@@ -323,13 +333,28 @@ private:
 
 template <class T, class... U>
     requires(std::is_arithmetic_v<T> && (std::is_arithmetic_v<U> && ...))
-tensor(T, U...) -> tensor<detail::float_of<T>, shape<1 + sizeof...(U)>>;
+tensor(T, U...) -> tensor<std::conditional_t<(std::is_same_v<T, U> && ...), detail::float_of<T>, float>, shape<1 + sizeof...(U)>>;
 template <class T, std::size_t N>
 tensor(T const (&)[N]) -> tensor<detail::float_of<T>, shape<N>>;
 template <class T, std::size_t M, std::size_t N>
 tensor(T const (&)[M][N]) -> tensor<detail::float_of<T>, shape<M, N>>;
 template <class T, std::size_t M, std::size_t N, std::size_t P>
 tensor(T const (&)[M][N][P]) -> tensor<detail::float_of<T>, shape<M, N, P>>;
+namespace detail {
+// One number of a nested list whose literals are of several types ({{1, 2}, {0.5, 4}}): the list
+// then makes float, as torch.tensor's does.
+struct mixed_literal {
+    template <class A>
+        requires std::is_arithmetic_v<A>
+    constexpr mixed_literal(A) noexcept {}
+};
+}  // namespace detail
+template <std::size_t N>
+tensor(detail::mixed_literal const (&)[N]) -> tensor<float, shape<N>>;
+template <std::size_t M, std::size_t N>
+tensor(detail::mixed_literal const (&)[M][N]) -> tensor<float, shape<M, N>>;
+template <std::size_t M, std::size_t N, std::size_t P>
+tensor(detail::mixed_literal const (&)[M][N][P]) -> tensor<float, shape<M, N, P>>;
 template <class E>
     requires requires { typename std::remove_cvref_t<E>::is_lamina_expr; }
 tensor(E const&) -> tensor<typename E::value_type, typename E::shape_type>;

@@ -57,6 +57,25 @@ TEST_CASE("A tensor built from nested arrays keeps their row-major order", "[ten
     CHECK(v(1) == 0.5);
 }
 
+TEST_CASE("Nested arrays of integer and floating literals mixed make a float tensor, as torch.tensor does", "[tensor]") {
+    lm::tensor m({{1, 2, 3}, {-1, 0.5, 0}});
+    STATIC_REQUIRE(std::is_same_v<decltype(m), lm::tensor<float, lm::shape<2, 3>>>);
+    CHECK(differences(m, std::vector<double>{1, 2, 3, -1, 0.5, 0}, 0) == "");
+
+    lm::tensor c({{{1, 2.5}}, {{3, 4}}});
+    STATIC_REQUIRE(std::is_same_v<decltype(c), lm::tensor<float, lm::shape<2, 1, 2>>>);
+    CHECK(c(0, 0, 1) == 2.5f);
+
+    lm::tensor v({1, 0.25f});
+    STATIC_REQUIRE(std::is_same_v<decltype(v), lm::tensor<float, lm::shape<2>>>);
+    CHECK(v(1) == 0.25f);
+
+    // A stated value type takes them too.
+    lm::tensor<double, lm::shape<lm::dyn, 2>> d({{1, 0.25}, {3, 4}});
+    CHECK(d.batch() == 2);
+    CHECK(d(0, 1) == 0.25);
+}
+
 TEST_CASE("Nested arrays give a dynamic-batch tensor as many samples as they have rows", "[tensor]") {
     lm::tensor<double, lm::shape<lm::dyn, 2>> d({{1., 2.}, {3., 4.}, {5., 6.}});
     CHECK(d.batch() == 3);

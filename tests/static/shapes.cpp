@@ -59,6 +59,8 @@ static_assert(!lm::detail::broadcast<shape<dyn, 3>, shape<2, 3>>::ok);  // a bat
 static_assert(std::is_same_v<decltype(lm::tensor{1, 2, 3}), lm::tensor<float, shape<3>>>);  // ints make floats
 static_assert(std::is_same_v<decltype(lm::tensor{1.0, 2.0}), lm::tensor<double, shape<2>>>);
 static_assert(std::is_same_v<decltype(lm::tensor{1.f, 2.f}), lm::tensor<float, shape<2>>>);
+static_assert(std::is_same_v<decltype(lm::tensor{0.5, 2}), lm::tensor<float, shape<2>>>);  // mixed: float
+static_assert(std::is_same_v<decltype(lm::tensor({0.5, 2})), lm::tensor<float, shape<2>>>);
 inline constexpr int nested[2][3] = {{1, 2, 3}, {4, 5, 6}};
 static_assert(std::is_same_v<decltype(lm::tensor(nested)), lm::tensor<float, shape<2, 3>>>);
 inline constexpr double cube[2][1][4] = {};
