@@ -268,11 +268,8 @@ constexpr auto param_value_tag() {
 /// The value type named_parameters() and state_dict() view: T if given, else the net's (float
 /// for a layer without parameters).
 template <class T, class Net>
-using named_value_t = std::conditional_t<
-    std::is_void_v<T>,
-    std::conditional_t<std::is_void_v<typename decltype(param_value_tag<std::remove_cv_t<Net>>())::type>, float,
-                       typename decltype(param_value_tag<std::remove_cv_t<Net>>())::type>,
-    T>;
+using named_value_t =
+    typename first_non_void<T, typename decltype(param_value_tag<std::remove_cv_t<Net>>())::type, float>::type;
 
 }  // namespace detail
 
