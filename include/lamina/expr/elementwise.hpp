@@ -279,7 +279,13 @@ struct binary_expr : expr_base<binary_expr<Op, A, B>> {
     }
     template <class V, class Ctx>
     V get(Ctx const& c, std::size_t r, std::size_t j) const noexcept {
-        return Op{}(detail::fetch<V, map_a>(a, c, r, j), detail::fetch<V, map_b>(b, c, r, j));
+        // One value subtracted from every element (X - mean(X)) is added negated, which IEEE
+        // arithmetic defines as the same: the negation is hoisted out of the loop and the
+        // addition reads X straight from memory, where a subtraction needs a load of its own
+        // (x86 subtracts its memory operand, never from it).
+        if constexpr (std::is_same_v<Op, ops::sub> && SB::static_size == 1)
+            return detail::fetch<V, map_a>(a, c, r, j) + -detail::fetch<V, map_b>(b, c, r, j);
+        else return Op{}(detail::fetch<V, map_a>(a, c, r, j), detail::fetch<V, map_b>(b, c, r, j));
     }
     template <class F>
     void visit_fused(F&& f) const {
