@@ -173,13 +173,18 @@ TEMPLATE_TEST_CASE("The GEMM inlined for a static row count matches its scalar t
 TEMPLATE_TEST_CASE("The packed GEMM, blocked over depth and columns, matches its scalar twin", "[kernels]", float,
                    double) {
     using T = TestType;
-    // K * N >= 16384 packs B once M reaches two micro-tiles; K > 256 splits the depth,
-    // N > 256 the columns, and N % 16 != 0 leaves single-vector and scalar columns. A B of at
-    // most 256 KiB is packed by the first tile of each strip (256x256: float yes, double no).
+    // K * N >= 16384 packs B once M reaches two micro-tiles; K > 256 splits the depth (400:
+    // two passes of 200; 300 and 257, whose second pass would be short, run one), N > 256 the
+    // columns, and N % 16 != 0 leaves single-vector and scalar columns. A B of at most 256 KiB
+    // is packed by the first tile of each strip (256x256: float yes, double no).
+    using tl = lm::kernels::gemm_detail::tiles<T>;
+    static_assert(tl::KC == 256 && tl::kc_for(256) == 256 && tl::kc_for(400) == 200 && tl::kc_for(300) == 300 &&
+                  tl::kc_for(257) == 257 && tl::kc_for(784) == 262 && tl::kc_for(1024) == 256 && tl::kc_for(5) == 5);
     std::initializer_list<std::size_t> const rows = {1, 11, 12, 13, 15, 20, 64};
     gemm_at<T, 256, 256>(rows);
     gemm_at<T, 300, 300>(rows);
     gemm_at<T, 300, 303>(rows);
+    gemm_at<T, 400, 48>(rows);
     gemm_at<T, 257, 64>(rows);
     gemm_at<T, 512, 40>(rows);
     gemm_at<T, 64, 256>(rows);
@@ -194,6 +199,7 @@ TEMPLATE_TEST_CASE("The packed GEMM, blocked over depth and columns, matches its
     static_assert(lm::kernels::shared_min_depth == 512 && lm::kernels::shared_min_depth_plain == 128);
     gemm_at<T, 512, 67>(all_rows);
     gemm_at<T, 600, 77>(all_rows);
+    gemm_at<T, 784, 40>({13, 64});  // Fashion-MNIST's first layer: three passes of 262
 }
 
 namespace {

@@ -340,6 +340,26 @@ std::vector<float> fresh_output(Net const& net, X const& x) {
 
 }  // namespace
 
+TEST_CASE("A frozen layer whose depth is not a multiple of the depth block computes what a trainable one does",
+          "[params][kernels]") {
+    // 784 rows run as three depth blocks of 262: the copy a frozen weight keeps (packed whole,
+    // by both threads on two) must hold them where the product reads them.
+    for (unsigned threads : {1u, 2u}) {
+        INFO(threads << " thread(s)");
+        lm::set_num_threads(threads);
+        lm::generator g(12);
+        lm::Sequential<lm::Input<784>, lm::Dense<48, lm::ReLU>> net;
+        net.initialize(lm::init::uniform_fan_in{}, g);
+        auto const x = lm::randn<lm::dyn, 784>(30, g);
+        auto const trainable = bits_of(net(x));
+        lm::freeze(net);
+        CHECK(bits_of(net(x)) == trainable);
+        CHECK(packed(lm::get<"0.weight">(std::as_const(net))));
+        CHECK(bits_of(net(x)) == trainable);
+    }
+    lm::set_num_threads(1);
+}
+
 TEST_CASE("A frozen large layer packs its weight once while it does not change, and again after every write",
           "[params][kernels]") {
     lm::generator g(11);

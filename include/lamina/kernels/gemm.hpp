@@ -45,6 +45,15 @@ struct tiles {
     static constexpr std::size_t big_a_bytes = std::size_t{512} << 10;  // A's depth block beyond L2...
     static constexpr std::size_t NC_big = 1024;                         // ...packs this many columns
     static_assert(NC % NR == 0 && NC_big % NR == 0);
+    // The depth of each pass over a product of depth K (the last pass may be shorter): KC,
+    // unless the last pass would be shorter than KC/4; the passes are then one fewer and
+    // evenly deep. Each pass loads and stores every tile of C once, and a short one pays that
+    // for a few steps: K = 784 runs 3 passes of 262 rather than 3 of 256 and one of 16.
+    static constexpr std::size_t kc_for(std::size_t K) noexcept {
+        std::size_t n = (K + KC - 1) / KC;
+        if (n > 1 && K - (n - 1) * KC < KC / 4) --n;
+        return n == 0 ? KC : (K + n - 1) / n;
+    }
 };
 
 // One MR×(NV·W) tile over k in [0, kc): accumulates into registers, then either stores the
@@ -534,7 +543,7 @@ template <class T, class Epi>
                                                   Epi& epi, detail::workspace& ws, bool first, unsigned threads,
                                                   detail::prepacked<T> pre) {
     using tl = tiles<T>;
-    constexpr std::size_t NR = tl::NR, KC = tl::KC, NC = tl::NC, MR = tl::MR, MC = tl::MC;
+    constexpr std::size_t NR = tl::NR, NC = tl::NC, MR = tl::MR, MC = tl::MC;
     std::size_t const n_full = N / NR * NR;
     T const* const kept =
         pre ? pre.cache->get(*pre.stamp, K * n_full, [&](T* out) { pack_all(B, K, N, n_full, out, threads); }) : nullptr;
@@ -546,7 +555,7 @@ template <class T, class Epi>
     // An A whose depth block (M rows × up to KC) outgrows L2 comes from memory again for every
     // panel: wider panels, kept in L3, read it fewer times (1024×4096·4096×4096: about 3 %
     // faster with 1024 columns than with 256; at 256×1024·1024×1024, 5 % slower).
-    std::size_t const kc_max = std::min(K, KC);
+    std::size_t const kc_max = std::min(K, tl::kc_for(K));
     std::size_t const nc = n_full > NC && M * kc_max * sizeof(T) > tl::big_a_bytes ? tl::NC_big : NC;
     // Threads split C into blocks of whole strips and, when there are fewer strips than
     // threads, of whole micro-tiles of rows (each part at least two): each part packs its own
@@ -567,8 +576,8 @@ template <class T, class Epi>
         T* const own = kept ? nullptr : packed_all + part * kc_max * panel;
         for (std::size_t jc = j_begin; jc < j_end; jc += nc) {
             std::size_t const n_s = std::min(nc, j_end - jc) / NR;
-            for (std::size_t pc = 0; pc < K; pc += KC) {
-                std::size_t const kc = std::min(KC, K - pc);
+            for (std::size_t pc = 0; pc < K; pc += kc_max) {
+                std::size_t const kc = std::min(kc_max, K - pc);
                 bool const first_pass = first && pc == 0, last_pass = pc + kc == K;
                 T const* const packed = kept ? kept + pc * n_full + jc * kc : own;
                 if (!kept && !pack_in_tile) pack_strips<NR>(B, N, pc, kc, jc, n_s * NR, own);
@@ -594,12 +603,13 @@ template <class T, class Epi>
 
 template <class T>
 void pack_all(T const* B, std::size_t K, std::size_t N, std::size_t n_full, T* out, unsigned threads) {
-    constexpr std::size_t KC = tiles<T>::KC, NR = tiles<T>::NR;
+    constexpr std::size_t NR = tiles<T>::NR;
+    std::size_t const step = tiles<T>::kc_for(K);
     unsigned const parts = static_cast<unsigned>(std::min<std::size_t>(threads, K));
     for_tasks(parts, parts, [&](std::size_t part) {
         std::size_t const k_begin = K * part / parts, k_end = K * (part + 1) / parts;
-        for (std::size_t pc = k_begin / KC * KC; pc < k_end; pc += KC) {
-            std::size_t const kc = std::min(KC, K - pc);
+        for (std::size_t pc = k_begin / step * step; pc < k_end; pc += step) {
+            std::size_t const kc = std::min(step, K - pc);
             pack_strips<NR>(B, N, pc, kc, 0, n_full, out + pc * n_full, std::max(pc, k_begin) - pc, k_end - pc);
         }
     });
