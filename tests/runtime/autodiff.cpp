@@ -379,6 +379,26 @@ TEMPLATE_TEST_CASE("Each binary operation's gradients match finite differences o
     }
 }
 
+TEST_CASE("maximum and minimum split the gradient in halves where the operands tie, as torch does", "[autodiff]") {
+    // 19 values: two vectors of 8 floats and a scalar tail; ties at 0, 1, 5, 16 and 18.
+    std::vector<float> av, bv;
+    for (int i = 0; i < 19; ++i) {
+        av.push_back(float(i % 7));
+        bv.push_back(i == 0 || i == 1 || i == 5 || i == 16 || i == 18 ? float(i % 7) : float(i % 7) + (i % 2 ? 0.5f : -0.5f));
+    }
+    lm::variable<float, lm::shape<lm::dyn>> a(lm::tensor<float, lm::shape<lm::dyn>>(19)), b(lm::tensor<float, lm::shape<lm::dyn>>(19));
+    std::copy(av.begin(), av.end(), a.begin());
+    std::copy(bv.begin(), bv.end(), b.begin());
+    (void)lm::sum(lm::maximum(a, b) * 2.f + lm::minimum(a, b) * 8.f).backward();
+    for (std::size_t i = 0; i < 19; ++i) {
+        INFO("element " << i << ": a = " << av[i] << ", b = " << bv[i]);
+        float const want_a = av[i] == bv[i] ? 5.f : av[i] > bv[i] ? 2.f : 8.f;
+        float const want_b = av[i] == bv[i] ? 5.f : av[i] > bv[i] ? 8.f : 2.f;
+        CHECK(a.grad()(i) == want_a);
+        CHECK(b.grad()(i) == want_b);
+    }
+}
+
 TEMPLATE_TEST_CASE("Each binary operation's gradients match finite differences under broadcasts on either side",
                    "[autodiff]", add_op, sub_op, mul_op, div_op, maximum_op, minimum_op) {
     lm::generator g(3);

@@ -38,16 +38,26 @@ struct maximum {
         if constexpr (std::is_arithmetic_v<V>) return a < b ? b : a;
         else return xsimd::max(a, b);
     }
-    template <class V> static V grad_a(V g, V a, V b) noexcept { return detail::select(a >= b, g, V(0)); }
-    template <class V> static V grad_b(V g, V a, V b) noexcept { return detail::select(a >= b, V(0), g); }
+    // At a tie each operand gets half of g, as torch.maximum's backward gives.
+    template <class V> static V grad_a(V g, V a, V b) noexcept {
+        return detail::select(a > b, g, detail::select(a == b, g * V(0.5), V(0)));
+    }
+    template <class V> static V grad_b(V g, V a, V b) noexcept {
+        return detail::select(b > a, g, detail::select(a == b, g * V(0.5), V(0)));
+    }
 };
 struct minimum {
     template <class V> V operator()(V a, V b) const noexcept {
         if constexpr (std::is_arithmetic_v<V>) return b < a ? b : a;
         else return xsimd::min(a, b);
     }
-    template <class V> static V grad_a(V g, V a, V b) noexcept { return detail::select(a <= b, g, V(0)); }
-    template <class V> static V grad_b(V g, V a, V b) noexcept { return detail::select(a <= b, V(0), g); }
+    // At a tie each operand gets half of g, as torch.minimum's backward gives.
+    template <class V> static V grad_a(V g, V a, V b) noexcept {
+        return detail::select(a < b, g, detail::select(a == b, g * V(0.5), V(0)));
+    }
+    template <class V> static V grad_b(V g, V a, V b) noexcept {
+        return detail::select(b < a, g, detail::select(a == b, g * V(0.5), V(0)));
+    }
 };
 struct neg {
     template <class V> V operator()(V a) const noexcept { return -a; }
