@@ -93,6 +93,8 @@ void print(std::ostream& os, T const* p, std::span<std::size_t const> ext, std::
         out += ']';
     };
     rec(rec, 0, 0);
+    // PyTorch names every value type but its default one: float32 prints none, double does.
+    if constexpr (std::is_same_v<T, double>) out += ", dtype=float64";
     os << out << ", shape=" << shape_str << ")";
 }
 

@@ -220,8 +220,10 @@ TEST_CASE("Integral values print with a trailing point in aligned columns, as Py
 TEST_CASE("Non-integral values print with four decimals in aligned columns", "[tensor][print]") {
     CHECK(printed(lm::tensor({{0.5, -1.25, 3.0}, {100.125, 0.0, 2.5}})) ==
           "tensor([[  0.5000,  -1.2500,   3.0000],\n"
-          "        [100.1250,   0.0000,   2.5000]], shape=(2, 3))");
+          "        [100.1250,   0.0000,   2.5000]], dtype=float64, shape=(2, 3))");
     CHECK(printed(lm::tensor{-0.5f, 0.25f}) == "tensor([-0.5000,  0.2500], shape=(2,))");
+    // A double tensor names its value type, as PyTorch's print does for any but float32.
+    CHECK(printed(lm::tensor{-0.5, 2.0}) == "tensor([-0.5000,  2.0000], dtype=float64, shape=(2,))");
 }
 
 TEST_CASE("Values smaller than 1e-4 print in scientific notation", "[tensor][print]") {
