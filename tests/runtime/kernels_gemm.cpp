@@ -221,6 +221,7 @@ struct summing_bias_relu {
 // threads (each slot belongs to one task).
 template <class T, std::size_t K, std::size_t N>
 void tile_sums_at(std::initializer_list<std::size_t> rows) {
+    lamina_test::threads_guard guard;
     lm::generator g(K * 7919 + N);
     for (std::size_t M : rows) {
         INFO("(" << M << " x " << K << ") x (" << K << " x " << N << ")");
@@ -268,6 +269,7 @@ namespace {
 // against a double loop, on 1 and 2 threads.
 template <class T, std::size_t M, std::size_t N>
 void gemm_tn_at(std::initializer_list<std::size_t> depths) {
+    lamina_test::threads_guard guard;
     lm::generator g(M * 1000 + N);
     for (std::size_t D : depths) {
         INFO("(" << D << " x " << M << ")ᵀ x (" << D << " x " << N << ")");
@@ -293,7 +295,6 @@ void gemm_tn_at(std::initializer_list<std::size_t> depths) {
             lm::kernels::gemm_tn<M, N>(A.data(), D, B.data(), C.data(), ws, true);
             CHECK(differences(C, twice, 0) == "");
         }
-        lm::set_num_threads(1);
     }
 }
 

@@ -344,6 +344,7 @@ TEST_CASE("A frozen layer whose depth is not a multiple of the depth block compu
           "[params][kernels]") {
     // 784 rows run as three depth blocks of 262: the copy a frozen weight keeps (packed whole,
     // by both threads on two) must hold them where the product reads them.
+    lamina_test::threads_guard guard;
     for (unsigned threads : {1u, 2u}) {
         INFO(threads << " thread(s)");
         lm::set_num_threads(threads);
@@ -357,7 +358,6 @@ TEST_CASE("A frozen layer whose depth is not a multiple of the depth block compu
         CHECK(packed(lm::get<"0.weight">(std::as_const(net))));
         CHECK(bits_of(net(x)) == trainable);
     }
-    lm::set_num_threads(1);
 }
 
 TEST_CASE("A frozen large layer packs its weight once while it does not change, and again after every write",

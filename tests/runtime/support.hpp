@@ -18,6 +18,7 @@
 #include <catch2/catch.hpp>
 
 #include <lamina/random.hpp>
+#include <lamina/threads.hpp>
 #include <xsimd/xsimd.hpp>
 
 namespace lamina_test {
@@ -122,6 +123,11 @@ public:
 
 private:
     std::vector<std::string> parts_;
+};
+
+/// Restores one thread when a test ends, however it ends.
+struct threads_guard {
+    ~threads_guard() { lamina::set_num_threads(1); }
 };
 
 /// A fresh directory under the system's temporary directory, removed with everything in it.

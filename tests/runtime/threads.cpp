@@ -23,13 +23,9 @@
 
 namespace lm = lamina;
 using lamina_test::bias_relu;
+using lamina_test::threads_guard;
 
 namespace {
-
-// Restores one thread when a test ends, however it ends.
-struct threads_guard {
-    ~threads_guard() { lm::set_num_threads(1); }
-};
 
 // "" when a and b hold the same bits; else the first element that differs.
 template <class T>

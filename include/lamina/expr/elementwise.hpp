@@ -32,32 +32,27 @@ struct div {
     template <class V> static V grad_a(V g, V, V b) noexcept { return g / b; }
     template <class V> static V grad_b(V g, V a, V b) noexcept { return -(g * a) / (b * b); }
 };
-// Ties send the gradient to the first operand.
+// The gradient of maximum's or minimum's operand: all of g where it won, half where the two
+// tie (as torch.maximum's and torch.minimum's backward give), none where it lost.
+template <class M, class V>
+V winner_grad(M won, V g, V a, V b) noexcept {
+    return detail::select(won, g, detail::select(a == b, g * V(0.5), V(0)));
+}
 struct maximum {
     template <class V> V operator()(V a, V b) const noexcept {
         if constexpr (std::is_arithmetic_v<V>) return a < b ? b : a;
         else return xsimd::max(a, b);
     }
-    // At a tie each operand gets half of g, as torch.maximum's backward gives.
-    template <class V> static V grad_a(V g, V a, V b) noexcept {
-        return detail::select(a > b, g, detail::select(a == b, g * V(0.5), V(0)));
-    }
-    template <class V> static V grad_b(V g, V a, V b) noexcept {
-        return detail::select(b > a, g, detail::select(a == b, g * V(0.5), V(0)));
-    }
+    template <class V> static V grad_a(V g, V a, V b) noexcept { return winner_grad(a > b, g, a, b); }
+    template <class V> static V grad_b(V g, V a, V b) noexcept { return winner_grad(b > a, g, a, b); }
 };
 struct minimum {
     template <class V> V operator()(V a, V b) const noexcept {
         if constexpr (std::is_arithmetic_v<V>) return b < a ? b : a;
         else return xsimd::min(a, b);
     }
-    // At a tie each operand gets half of g, as torch.minimum's backward gives.
-    template <class V> static V grad_a(V g, V a, V b) noexcept {
-        return detail::select(a < b, g, detail::select(a == b, g * V(0.5), V(0)));
-    }
-    template <class V> static V grad_b(V g, V a, V b) noexcept {
-        return detail::select(b < a, g, detail::select(a == b, g * V(0.5), V(0)));
-    }
+    template <class V> static V grad_a(V g, V a, V b) noexcept { return winner_grad(a < b, g, a, b); }
+    template <class V> static V grad_b(V g, V a, V b) noexcept { return winner_grad(b < a, g, a, b); }
 };
 struct neg {
     template <class V> V operator()(V a) const noexcept { return -a; }

@@ -555,7 +555,7 @@ template <class T, class Epi>
     // An A whose depth block (M rows × up to KC) outgrows L2 comes from memory again for every
     // panel: wider panels, kept in L3, read it fewer times (1024×4096·4096×4096: about 3 %
     // faster with 1024 columns than with 256; at 256×1024·1024×1024, 5 % slower).
-    std::size_t const kc_max = std::min(K, tl::kc_for(K));
+    std::size_t const kc_max = tl::kc_for(K);  // at most K, which is at least 1 here (packs)
     std::size_t const nc = n_full > NC && M * kc_max * sizeof(T) > tl::big_a_bytes ? tl::NC_big : NC;
     // Threads split C into blocks of whole strips and, when there are fewer strips than
     // threads, of whole micro-tiles of rows (each part at least two): each part packs its own
