@@ -40,59 +40,86 @@ inline std::string format_number(double v, int mode) {
     return b;
 }
 
-/// PyTorch-style printing: aligned columns, nested brackets, "..." past 1000 elements.
+/// PyTorch-style printing, laid out as torch's _tensor_str lays it out: the format (integral,
+/// four decimals or scientific) and the column width chosen from the nonzero finite values that
+/// show, rows wrapped at 80 columns, and past 1000 elements only three items at each end of
+/// every axis longer than six, with "..." between.
 template <class T>
 void print(std::ostream& os, T const* p, std::span<std::size_t const> ext, std::string const& shape_str) {
+    constexpr std::size_t edge = 3, linewidth = 80, threshold = 1000;
+    std::size_t const rank = ext.size();
     std::size_t n = 1;
     for (auto e : ext) n *= e;
-    bool summarize = n > 1000;
-    // PyTorch's rule: integers print as "3.", a wide range of magnitudes in scientific notation.
-    bool integral = true;
-    double amax = 0, amin = INFINITY;
-    for (std::size_t i = 0; i < n; ++i) {
-        double v = p[i];
-        if (!std::isfinite(v)) continue;
-        integral = integral && v == std::nearbyint(v) && std::abs(v) < 1e8;
-        amax = std::max(amax, std::abs(v));
-        if (v != 0) amin = std::min(amin, std::abs(v));
-    }
-    bool const wide = amin != INFINITY && (amax / amin > 1000 || amax > 1e8 || (!integral && amin < 1e-4));
-    int const mode = wide ? 2 : (integral ? 0 : 1);
-    std::size_t width = 0;  // over finite values, as PyTorch: "inf" may stick out
-    for (std::size_t i = 0; i < n; ++i)
-        if (std::isfinite(p[i])) width = std::max(width, format_number(p[i], mode).size());
-    std::string out = "tensor(";
-    std::size_t rank = ext.size();
+    bool const summarize = n > threshold;
     std::vector<std::size_t> stride(rank, 1);
     for (std::size_t d = rank; d-- > 1;) stride[d - 1] = stride[d] * ext[d];
-    auto rec = [&](auto&& self, std::size_t d, std::size_t off) -> void {
-        if (d == rank) {
-            auto s = format_number(p[off], mode);
-            if (s.size() < width) out.append(width - s.size(), ' ');
-            out.append(s);
-            return;
-        }
-        out += '[';
-        std::size_t e = ext[d];
+    // Calls f(i) for each index of axis d that shows, and f(npos) where "..." stands.
+    auto shown = [&](std::size_t d, auto&& f) {
+        std::size_t const e = ext[d];
+        bool const cut = summarize && e > 2 * edge;
         for (std::size_t i = 0; i < e; ++i) {
-            if (summarize && e > 6 && i == 3) {
-                out.append(d + 1 == rank ? "..., " : "...,\n");
-                if (d + 1 != rank) out.append(8 + d, ' ');
-                i = e - 3;
+            if (cut && i == edge) {
+                f(std::size_t(-1));
+                i = e - edge;
             }
-            self(self, d + 1, off + i * stride[d]);
-            if (i + 1 < e) {
-                out.push_back(',');
-                if (d + 1 == rank) out.push_back(' ');
-                else {
-                    out.append(rank - d - 1, '\n');
-                    out.append(8 + d, ' ');
-                }
-            }
+            f(i);
         }
-        out += ']';
     };
-    rec(rec, 0, 0);
+    // PyTorch's rule, over the nonzero finite values that show: integers print as "3.", a range
+    // of more than three decades, a value past 1e8 or, unless all are integers, below 1e-4 in
+    // scientific notation.
+    bool integral = true;
+    double amax = 0, amin = INFINITY;
+    auto scan = [&](auto&& self, std::size_t d, std::size_t off, auto&& f) -> void {
+        if (d == rank) return f(static_cast<double>(p[off]));
+        shown(d, [&](std::size_t i) {
+            if (i != std::size_t(-1)) self(self, d + 1, off + i * stride[d], f);
+        });
+    };
+    auto const nonzero_finite = [&](auto&& f) {
+        if (n != 0)
+            scan(scan, 0, 0, [&](double v) {
+                if (std::isfinite(v) && v != 0) f(v);
+            });
+    };
+    nonzero_finite([&](double v) {
+        integral = integral && v == std::ceil(v);
+        amax = std::max(amax, std::abs(v));
+        amin = std::min(amin, std::abs(v));
+    });
+    bool const sci = amin != INFINITY && (amax / amin > 1000 || amax > 1e8 || (!integral && amin < 1e-4));
+    int const mode = sci ? 2 : (integral ? 0 : 1);
+    std::size_t width = 1;  // zeros, infinities and NaN may stick out, as in PyTorch
+    nonzero_finite([&](double v) { width = std::max(width, format_number(v, mode).size()); });
+    auto const item = [&](std::size_t off) {
+        auto s = format_number(static_cast<double>(p[off]), mode);
+        return s.size() < width ? std::string(width - s.size(), ' ') + s : s;
+    };
+    // Axis d from offset off, its first line indent columns in (each "[" adds one).
+    auto rec = [&](auto&& self, std::size_t d, std::size_t off, std::size_t indent) -> std::string {
+        if (d == rank) return item(off);
+        std::string out = "[";
+        if (d + 1 == rank) {  // a row: as many items a line as fit in linewidth
+            std::size_t const per_line = std::max<std::size_t>(1, (linewidth - std::min(indent, linewidth)) / (width + 2));
+            std::size_t k = 0;
+            shown(d, [&](std::size_t i) {
+                if (k != 0 && k % per_line == 0) out.append(",\n").append(indent + 1, ' ');
+                else if (k != 0) out.append(", ");
+                out += i == std::size_t(-1) ? std::string(" ...") : item(off + i);
+                ++k;
+            });
+        } else {  // rows of rows: a blank line between blocks for every axis below
+            bool first = true;
+            shown(d, [&](std::size_t i) {
+                if (!first) out.append(",").append(rank - d - 1, '\n').append(indent + 1, ' ');
+                first = false;
+                out += i == std::size_t(-1) ? std::string("...") : self(self, d + 1, off + i * stride[d], indent + 1);
+            });
+        }
+        return out + "]";
+    };
+    std::string out = "tensor(";
+    out += n == 0 && rank != 0 ? std::string("[]") : rec(rec, 0, 0, out.size());
     // PyTorch names every value type but its default one: float32 prints none, double does.
     if constexpr (std::is_same_v<T, double>) out += ", dtype=float64";
     os << out << ", shape=" << shape_str << ")";
@@ -219,6 +246,13 @@ public:
                       "lamina::tensor: the number of values differs from the number of elements of the shape");
         T* p = buf_.data();
         ((*p++ = static_cast<T>(v)), ...);
+    }
+    /// The one value of a tensor of one element: tensor<float, shape<>>{3.5} (torch.tensor(3.5)).
+    /// Explicit, so that a number never turns into a tensor unasked.
+    template <class U>
+        requires(!S::dynamic && S::static_size == 1 && std::is_arithmetic_v<U>)
+    explicit tensor(U v) : buf_(1) {
+        buf_.data()[0] = static_cast<T>(v);
     }
     /// From nested arrays: tensor({{1, 2}, {3, 4}}).
     template <class U, std::size_t N>

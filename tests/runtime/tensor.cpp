@@ -250,20 +250,56 @@ TEST_CASE("A tensor of more than 1000 elements prints three items at each end of
     lm::tensor<float, lm::shape<30, 40>> m;
     for (std::size_t i = 0; i < m.size(); ++i) m.data()[i] = static_cast<float>(1000 + i);
     CHECK(printed(m) ==
-          "tensor([[1000., 1001., 1002., ..., 1037., 1038., 1039.],\n"
-          "        [1040., 1041., 1042., ..., 1077., 1078., 1079.],\n"
-          "        [1080., 1081., 1082., ..., 1117., 1118., 1119.],\n"
+          "tensor([[1000., 1001., 1002.,  ..., 1037., 1038., 1039.],\n"
+          "        [1040., 1041., 1042.,  ..., 1077., 1078., 1079.],\n"
+          "        [1080., 1081., 1082.,  ..., 1117., 1118., 1119.],\n"
           "        ...,\n"
-          "        [2080., 2081., 2082., ..., 2117., 2118., 2119.],\n"
-          "        [2120., 2121., 2122., ..., 2157., 2158., 2159.],\n"
-          "        [2160., 2161., 2162., ..., 2197., 2198., 2199.]], shape=(30, 40))");
+          "        [2080., 2081., 2082.,  ..., 2117., 2118., 2119.],\n"
+          "        [2120., 2121., 2122.,  ..., 2157., 2158., 2159.],\n"
+          "        [2160., 2161., 2162.,  ..., 2197., 2198., 2199.]], shape=(30, 40))");
 
     lm::tensor<float, lm::shape<lm::dyn>> v(2000);
     for (std::size_t i = 0; i < v.size(); ++i) v.data()[i] = static_cast<float>(1000 + i);
-    CHECK(printed(v) == "tensor([1000., 1001., 1002., ..., 2997., 2998., 2999.], shape=(2000,))");
+    CHECK(printed(v) == "tensor([1000., 1001., 1002.,  ..., 2997., 2998., 2999.], shape=(2000,))");
 
     lm::tensor<float, lm::shape<1000>> exactly;  // 1000 elements: printed in full
     CHECK(printed(exactly).find("...") == std::string::npos);
+}
+
+// The expected texts below are what PyTorch 1.13 prints for the same values (then ", shape=...").
+TEST_CASE("Long rows wrap at 80 columns, as many items a line as fit, as PyTorch wraps them", "[tensor][print]") {
+    lm::tensor<float, lm::shape<2, 12>> m;
+    for (std::size_t i = 0; i < m.size(); ++i) m.data()[i] = static_cast<float>(i) / 7;
+    // Six characters and ", ": nine items in 80 - 8 columns; the second line one column in.
+    CHECK(printed(m) ==
+          "tensor([[0.0000, 0.1429, 0.2857, 0.4286, 0.5714, 0.7143, 0.8571, 1.0000, 1.1429,\n"
+          "         1.2857, 1.4286, 1.5714],\n"
+          "        [1.7143, 1.8571, 2.0000, 2.1429, 2.2857, 2.4286, 2.5714, 2.7143, 2.8571,\n"
+          "         3.0000, 3.1429, 3.2857]], shape=(2, 12))");
+    lm::tensor<float, lm::shape<lm::dyn>> v(2000);
+    for (std::size_t i = 0; i < v.size(); ++i) v.data()[i] = static_cast<float>(i);
+    // Summarized, "..." counts as an item of the line.
+    CHECK(printed(v) ==
+          "tensor([0.0000e+00, 1.0000e+00, 2.0000e+00,  ..., 1.9970e+03, 1.9980e+03,\n"
+          "        1.9990e+03], shape=(2000,))");
+}
+
+TEST_CASE("The format and the width come from the nonzero finite values that show, as in PyTorch", "[tensor][print]") {
+    // A negative zero sticks out rather than widening every column.
+    CHECK(printed(lm::tensor{-0.f, 1.f, 2.f}) == "tensor([-0., 1., 2.], shape=(3,))");
+    CHECK(printed(lm::tensor{-0.f, 1.5f, 2.f}) == "tensor([-0.0000, 1.5000, 2.0000], shape=(3,))");
+    // Of 1200 values only the six at the ends show: they choose four decimals, not the range.
+    lm::tensor<float, lm::shape<1200>> t;
+    for (std::size_t i = 0; i < t.size(); ++i) t.data()[i] = static_cast<float>(i) * 0.375f - 200;
+    CHECK(printed(t) ==
+          "tensor([-200.0000, -199.6250, -199.2500,  ...,  248.8750,  249.2500,\n"
+          "         249.6250], shape=(1200,))");
+    // One value: a tensor of rank 0, as torch.tensor(3.5); never made from a number unasked.
+    static_assert(std::is_constructible_v<lm::tensor<float, lm::shape<>>, float>);
+    static_assert(!std::is_convertible_v<float, lm::tensor<float, lm::shape<>>>);
+    static_assert(!std::is_constructible_v<lm::tensor<float, lm::shape<3>>, float>);
+    CHECK(printed(lm::tensor<float, lm::shape<>>{3.5f}) == "tensor(3.5000, shape=())");
+    CHECK(printed(lm::tensor<float, lm::shape<lm::dyn, 3>>(0)) == "tensor([], shape=(0, 3))");
 }
 
 TEST_CASE("Infinities and NaN print without the integral point, as in PyTorch", "[tensor][print]") {
