@@ -119,10 +119,25 @@ void print(std::ostream& os, T const* p, std::span<std::size_t const> ext, std::
         return out + "]";
     };
     std::string out = "tensor(";
-    out += n == 0 && rank != 0 ? std::string("[]") : rec(rec, 0, 0, out.size());
-    // PyTorch names every value type but its default one: float32 prints none, double does.
-    if constexpr (std::is_same_v<T, double>) out += ", dtype=float64";
-    os << out << ", shape=" << shape_str << ")";
+    std::size_t const indent = out.size();
+    out += n == 0 && rank != 0 ? std::string("[]") : rec(rec, 0, 0, indent);
+    // Then the suffixes, each on a line of its own where it would pass linewidth (torch's
+    // _add_suffixes, its count of the last line included). PyTorch names every value type
+    // but its default one: float32 prints none, double does.
+    std::size_t const newline = out.rfind('\n');
+    std::size_t last_line = newline == std::string::npos ? out.size() + 2 : out.size() - newline + 1;
+    auto const suffix = [&](std::string const& text) {
+        if (last_line + text.size() + 2 > linewidth) {
+            out.append(",\n").append(indent, ' ').append(text);
+            last_line = indent + text.size();
+        } else {
+            out.append(", ").append(text);
+            last_line += text.size() + 2;
+        }
+    };
+    if constexpr (std::is_same_v<T, double>) suffix("dtype=float64");
+    suffix("shape=" + shape_str);
+    os << out << ")";
 }
 
 template <class S, std::size_t... I, class... Idx>

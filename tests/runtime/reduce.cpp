@@ -185,6 +185,30 @@ TEST_CASE("The sum of a million floats is accurate to a few float roundings", "[
     CHECK(lm::mean(x).item() == Approx(double(0.1f)).epsilon(1e-6));
 }
 
+TEST_CASE("Sums and means over one long axis are accurate to a few float roundings", "[reduce]") {
+    // Summed one value after another, these came to 0.0997599 (a row of a million), 0.0999856
+    // (a column of 100,000, vector lanes) and 200.003 (2000 rows, scalar columns); torch gives
+    // 0.1 and 200.00003.
+    double const tenth = double(0.1f);
+    auto const near = [](double got, double want) { return std::abs(got - want) <= 2e-6 * want; };
+    auto rows = lm::tensor<float, lm::shape<2, 1000000>>::full(0.1f);
+    lm::tensor<float, lm::shape<2>> row_means = lm::mean(rows, lm::axis<1>);
+    CHECK(near(row_means(0), tenth));
+    CHECK(near(row_means(1), tenth));
+    auto tall = lm::tensor<float, lm::shape<lm::dyn, 19>>::full(0.1f, 100000);  // 16 in lanes, 3 scalar
+    lm::tensor<float, lm::shape<19>> col_means = lm::mean(tall, lm::axis<0>);
+    lm::tensor<float, lm::shape<19>> col_sums = lm::sum(tall, lm::axis<-2>);
+    for (std::size_t j = 0; j < 19; ++j) {
+        INFO("column " << j);
+        CHECK(near(col_means(j), tenth));
+        CHECK(near(col_sums(j), 1e5 * tenth));
+    }
+    // A middle axis of a rank-3 batch: 3000 steps between the two kept ones.
+    auto cube = lm::tensor<float, lm::shape<lm::dyn, 3000, 5>>::full(0.1f, 2);
+    lm::tensor<float, lm::shape<lm::dyn, 5>> mid = lm::sum(cube, lm::axis<1>);
+    for (float v : mid) CHECK(near(v, 3000 * tenth));
+}
+
 TEST_CASE("A reduction over a dynamic batch follows the batch of each evaluation", "[reduce]") {
     for (std::size_t B : {1, 2, 64}) {
         auto x = lm::tensor<float, lm::shape<lm::dyn, 4>>::ones(B);

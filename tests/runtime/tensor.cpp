@@ -278,6 +278,12 @@ TEST_CASE("Long rows wrap at 80 columns, as many items a line as fit, as PyTorch
           "         3.0000, 3.1429, 3.2857]], shape=(2, 12))");
     lm::tensor<float, lm::shape<lm::dyn>> v(2000);
     for (std::size_t i = 0; i < v.size(); ++i) v.data()[i] = static_cast<float>(i);
+    // A suffix that would pass 80 columns goes on a line of its own, as torch's dtype= does.
+    lm::tensor<double, lm::shape<9>> d;
+    for (std::size_t i = 0; i < d.size(); ++i) d.data()[i] = static_cast<double>(i) / 7;
+    CHECK(printed(d) ==
+          "tensor([0.0000, 0.1429, 0.2857, 0.4286, 0.5714, 0.7143, 0.8571, 1.0000, 1.1429],\n"
+          "       dtype=float64, shape=(9,))");
     // Summarized, "..." counts as an item of the line.
     CHECK(printed(v) ==
           "tensor([0.0000e+00, 1.0000e+00, 2.0000e+00,  ..., 1.9970e+03, 1.9980e+03,\n"

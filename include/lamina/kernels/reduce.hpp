@@ -51,7 +51,12 @@ double sum_all(E const& e) {
     return total;
 }
 
-/// Sums e over axis A into out (shape: e's with axis A removed), row-wise with xsimd.
+/// How many values sum_axis adds into one lane in T before that lane's sum goes into a double.
+inline constexpr std::size_t reduce_steps = 32;
+
+/// Sums e over axis A into out (shape: e's with axis A removed), row-wise with xsimd. As in
+/// sum_all, each lane sums reduce_steps values in T and those sums are added in double: summed
+/// one by one, a million values of 0.1f came to 0.09976, not 0.1.
 template <std::size_t A, class E, class T>
 void sum_axis(E const& e, T* out) {
     using S = typename E::shape_type;
@@ -64,13 +69,19 @@ void sum_axis(E const& e, T* out) {
         out[0] = static_cast<T>(sum_all(e));
     } else if constexpr (A == S::rank - 1) {
         std::size_t const rows = S::rows(e.batch());
+        constexpr std::size_t block = reduce_steps * W;
         for (std::size_t r = 0; r < rows; ++r) {
-            V a(T(0));
-            std::size_t j = 0;
-            for (; j + W <= C; j += W) a += e.template get<V>(c, r, j);
-            T s = xsimd::hadd(a);
-            for (; j < C; ++j) s += e.template get<T>(c, r, j);
-            out[r] = s;
+            double total = 0;
+            for (std::size_t j0 = 0; j0 < C; j0 += block) {
+                std::size_t const j1 = std::min(C, j0 + block);
+                V a(T(0));
+                std::size_t j = j0;
+                for (; j + W <= j1; j += W) a += e.template get<V>(c, r, j);
+                T s = xsimd::hadd(a);
+                for (; j < j1; ++j) s += e.template get<T>(c, r, j);
+                total += static_cast<double>(s);
+            }
+            out[r] = static_cast<T>(total);
         }
     } else {
         std::size_t outer = 1, inner_rows = 1;
@@ -82,14 +93,26 @@ void sum_axis(E const& e, T* out) {
                 T* dst = out + (o * inner_rows + ir) * C;
                 std::size_t j = 0;
                 for (; j + W <= C; j += W) {
-                    V a(T(0));
-                    for (std::size_t k = 0; k < n; ++k) a += e.template get<V>(c, (o * n + k) * inner_rows + ir, j);
-                    a.store_unaligned(dst + j);
+                    double total[W] = {};
+                    for (std::size_t k0 = 0; k0 < n; k0 += reduce_steps) {
+                        std::size_t const k1 = std::min(n, k0 + reduce_steps);
+                        V a(T(0));
+                        for (std::size_t k = k0; k < k1; ++k) a += e.template get<V>(c, (o * n + k) * inner_rows + ir, j);
+                        T lanes[W];
+                        a.store_unaligned(lanes);
+                        for (std::size_t l = 0; l < W; ++l) total[l] += static_cast<double>(lanes[l]);
+                    }
+                    for (std::size_t l = 0; l < W; ++l) dst[j + l] = static_cast<T>(total[l]);
                 }
                 for (; j < C; ++j) {
-                    T s = 0;
-                    for (std::size_t k = 0; k < n; ++k) s += e.template get<T>(c, (o * n + k) * inner_rows + ir, j);
-                    dst[j] = s;
+                    double total = 0;
+                    for (std::size_t k0 = 0; k0 < n; k0 += reduce_steps) {
+                        std::size_t const k1 = std::min(n, k0 + reduce_steps);
+                        T s = 0;
+                        for (std::size_t k = k0; k < k1; ++k) s += e.template get<T>(c, (o * n + k) * inner_rows + ir, j);
+                        total += static_cast<double>(s);
+                    }
+                    dst[j] = static_cast<T>(total);
                 }
             }
     }
