@@ -53,13 +53,14 @@ void print(std::ostream& os, T const* p, std::span<std::size_t const> ext, std::
     bool const summarize = n > threshold;
     std::vector<std::size_t> stride(rank, 1);
     for (std::size_t d = rank; d-- > 1;) stride[d - 1] = stride[d] * ext[d];
-    // Calls f(i) for each index of axis d that shows, and f(npos) where "..." stands.
+    // Calls f(i) for each index of axis d that shows, and f(dots) where "..." stands.
+    constexpr std::size_t dots = std::size_t(-1);
     auto shown = [&](std::size_t d, auto&& f) {
         std::size_t const e = ext[d];
         bool const cut = summarize && e > 2 * edge;
         for (std::size_t i = 0; i < e; ++i) {
             if (cut && i == edge) {
-                f(std::size_t(-1));
+                f(dots);
                 i = e - edge;
             }
             f(i);
@@ -73,7 +74,7 @@ void print(std::ostream& os, T const* p, std::span<std::size_t const> ext, std::
     auto scan = [&](auto&& self, std::size_t d, std::size_t off, auto&& f) -> void {
         if (d == rank) return f(static_cast<double>(p[off]));
         shown(d, [&](std::size_t i) {
-            if (i != std::size_t(-1)) self(self, d + 1, off + i * stride[d], f);
+            if (i != dots) self(self, d + 1, off + i * stride[d], f);
         });
     };
     auto const nonzero_finite = [&](auto&& f) {
@@ -105,7 +106,7 @@ void print(std::ostream& os, T const* p, std::span<std::size_t const> ext, std::
             shown(d, [&](std::size_t i) {
                 if (k != 0 && k % per_line == 0) out.append(",\n").append(indent + 1, ' ');
                 else if (k != 0) out.append(", ");
-                out += i == std::size_t(-1) ? std::string(" ...") : item(off + i);
+                out += i == dots ? std::string(" ...") : item(off + i);
                 ++k;
             });
         } else {  // rows of rows: a blank line between blocks for every axis below
@@ -113,7 +114,7 @@ void print(std::ostream& os, T const* p, std::span<std::size_t const> ext, std::
             shown(d, [&](std::size_t i) {
                 if (!first) out.append(",").append(rank - d - 1, '\n').append(indent + 1, ' ');
                 first = false;
-                out += i == std::size_t(-1) ? std::string("...") : self(self, d + 1, off + i * stride[d], indent + 1);
+                out += i == dots ? std::string("...") : self(self, d + 1, off + i * stride[d], indent + 1);
             });
         }
         return out + "]";

@@ -47,9 +47,9 @@ std::vector<T> normals(std::size_t n, lm::generator& g) {
 
 constexpr unsigned thread_counts[] = {2, 3};
 
-// gemm<K, N> with the epilogue, and C += A·B, on `threads` threads; and the epilogue's product
-// again, twice, with B kept packed as a frozen parameter's values are (the first call packs it,
-// the second reuses it).
+// gemm<K, N> with the epilogue, and C += A·B, on `threads` threads (left set: callers hold a
+// threads_guard); and the epilogue's product again, twice, with B kept packed as a frozen
+// parameter's values are (the first call packs it, the second reuses it).
 template <class T, std::size_t K, std::size_t N>
 struct gemm_run {
     std::vector<T> with_epilogue, accumulated, kept;
@@ -77,7 +77,6 @@ gemm_run<T, K, N> run_gemm(unsigned threads, std::size_t M, std::vector<T> const
     bool const packs = K * N >= 16384 && M >= 12 && N >= lm::kernels::gemm_detail::tiles<T>::NR;
     CHECK(cache.holds(&stamp) == packs);
     CHECK(cache.packs() == (packs ? 1u : 0u));
-    lm::set_num_threads(1);
     return r;
 }
 
@@ -102,7 +101,8 @@ void gemm_same_bits(std::initializer_list<std::size_t> rows,
     }
 }
 
-// C (+)= Aᵀ·B by gemm_tn<M, N> on `threads` threads: {overwritten, accumulated}.
+// C (+)= Aᵀ·B by gemm_tn<M, N> on `threads` threads (left set, as by run_gemm): {overwritten,
+// accumulated}.
 template <class T, std::size_t M, std::size_t N>
 std::vector<std::vector<T>> run_gemm_tn(unsigned threads, std::size_t D, std::vector<T> const& A,
                                         std::vector<T> const& B, std::vector<T> const& C0) {
@@ -111,7 +111,6 @@ std::vector<std::vector<T>> run_gemm_tn(unsigned threads, std::size_t D, std::ve
     lm::detail::workspace ws;
     lm::kernels::gemm_tn<M, N>(A.data(), D, B.data(), C.data(), ws, false);
     lm::kernels::gemm_tn<M, N>(A.data(), D, B.data(), Cacc.data(), ws, true);
-    lm::set_num_threads(1);
     return {C, Cacc};
 }
 
@@ -207,8 +206,8 @@ namespace {
 
 using Net = lm::Sequential<lm::Input<100>, MyDense<72>, CenteredLayer, lm::Dense<33, lm::ReLU>, lm::Dense<10>>;
 
-// Three sgd steps on one batch, then the eval-mode output (the GEMMs with fused epilogues) and
-// every parameter, flattened.
+// Three sgd steps on one batch on `threads` threads (left set, as by run_gemm), then the
+// eval-mode output (the GEMMs with fused epilogues) and every parameter, flattened.
 std::vector<float> trained(unsigned threads) {
     lm::set_num_threads(threads);
     constexpr std::size_t batch = 203;
@@ -232,7 +231,6 @@ std::vector<float> trained(unsigned threads) {
     auto Y = net(x);
     std::vector<float> out(Y.begin(), Y.end());
     net.for_each_parameter([&](std::string_view, auto const& p) { out.insert(out.end(), p.begin(), p.end()); });
-    lm::set_num_threads(1);
     return out;
 }
 
