@@ -130,6 +130,9 @@ struct save_options {
     /// More tensors to store beside the parameters (another object's state, e.g. an
     /// optimizer's), under names no parameter has.
     std::vector<io::tensor_bytes> tensors{};
+    /// Write NaN and infinite parameter values instead of failing on them (a file that load()
+    /// reads only with load_options::allow_non_finite).
+    bool allow_non_finite = false;
 };
 
 struct load_options {
@@ -166,6 +169,9 @@ struct load_report {
     std::vector<std::string> missing;     // parameters of the net the file does not hold
     std::vector<std::string> unexpected;  // tensors of the file the net does not have
     std::vector<shape_mismatch> mismatched;
+    /// Tensors of the file under a name the net ties to another parameter (an alias), whose
+    /// values are not the owner's: the net keeps one tensor for both, so they cannot load.
+    std::vector<std::string> conflicting;
     std::vector<std::pair<std::string, std::string>> tied;  // (alias, owner) ties made by the load
     std::string file_architecture;  // what the file records ("" if lamina did not write it)
     bool architecture_matches = true;
@@ -173,7 +179,9 @@ struct load_report {
     double self_test_error = 0;    // the largest |output - saved| / (1 + |saved|)
 
     /// The file and the net have the same parameter names and shapes: every parameter loaded.
-    bool complete() const noexcept { return missing.empty() && unexpected.empty() && mismatched.empty(); }
+    bool complete() const noexcept {
+        return missing.empty() && unexpected.empty() && mismatched.empty() && conflicting.empty();
+    }
     /// One indented line per problem, each ending in a newline; "" if complete.
     LAMINA_DECL std::string problems() const;
 };

@@ -338,7 +338,7 @@ TEST_CASE("A strict load lists every missing key, unexpected key and shape misma
         FAIL("no error");
     } catch (lm::load_error const& e) {
         CHECK_THAT(e, message_has({"lamina::load", "\"partial.safetensors\" does not fit the net",
-                                   "1 parameter missing, 1 tensor the net does not have, 1 shape that differ",
+                                   "1 parameter missing, 1 tensor the net does not have, 1 shape that differs:",
                                    "missing from the file: \"1.bias\"", "not in the net: \"2.weight\"",
                                    "\"0.weight\" is [64, 8] in the net but [64, 4] in the file",
                                    "loads the 2 parameters that fit"}));
@@ -503,6 +503,39 @@ TEST_CASE("Tied parameters are saved once and tied again on load", "[safetensors
     CHECK(output_of(b, X) == output_of(a, X));
     // Loading into a net that is already tied so changes nothing more.
     CHECK(lm::load(b, dir / "tied.safetensors").tied.empty());
+}
+
+TEST_CASE("A net's tied name loads only its owner's values: other values are an error, not dropped", "[safetensors]") {
+    temp_dir dir;
+    using net_t = lm::Sequential<lm::Input<4>, lm::Dense<4>, lm::Dense<4>>;
+    net_t untied, tied;
+    lm::generator g(5);
+    untied.initialize(g);
+    lm::save(untied, dir / "untied.safetensors");
+    lm::share(tied, "1.weight", "0.weight");
+    auto const before = values_of(tied);
+    try {
+        lm::load(tied, dir / "untied.safetensors");
+        FAIL("no error");
+    } catch (lm::load_error const& e) {
+        CHECK_THAT(e, message_has({"untied.safetensors\" does not fit the net",
+                                   "0 shapes that differ, 1 tied name with values of its own:",
+                                   "\"1.weight\" holds other values than the parameter the net shares under that name"}));
+        CHECK(e.report.conflicting == std::vector<std::string>{"1.weight"});
+    }
+    CHECK(values_of(tied) == before);
+    // Not strict: the owner's values load, and the report names the tensor left out.
+    auto const r = lm::load(tied, dir / "untied.safetensors", {.strict = false});
+    CHECK(r.conflicting == std::vector<std::string>{"1.weight"});
+    CHECK(std::ranges::equal(lm::get<"1.weight">(tied), lm::get<"0.weight">(untied)));
+    CHECK(lm::get<"1.weight">(tied).data() == lm::get<"0.weight">(tied).data());
+    // A file that repeats the owner's values under the tied name (PyTorch's tied state_dict) loads.
+    std::ranges::copy(lm::get<"0.weight">(untied), lm::get<"1.weight">(untied).begin());
+    lm::save(untied, dir / "repeated.safetensors");
+    auto const ok = lm::load(tied, dir / "repeated.safetensors");
+    CHECK(ok.complete());
+    auto X = lm::rand<lm::dyn, 4>(3);
+    CHECK(output_of(tied, X) == output_of(untied, X));
 }
 
 // ---- atomic saves and file errors ------------------------------------------------------------
@@ -766,6 +799,29 @@ TEST_CASE("NaN and infinite values are reported with their key, and the net is l
     CHECK(values_of(net) == before);
     lm::load(net, file("F32", le_bytes(std::vector<float>{0, nan})), {.allow_non_finite = true});
     CHECK(std::isnan(lm::get<"0.bias">(net)(1)));
+}
+
+TEST_CASE("save refuses NaN and infinite values, as stored, and leaves the previous file", "[safetensors][bad]") {
+    temp_dir dir;
+    auto const old = write_bytes(dir / "net.safetensors", bytes(600, std::byte{7}));
+    lm::Sequential<lm::Input<2>, lm::Dense<3>> net;
+    lm::get<"0.weight">(net)(1, 2) = -std::numeric_limits<float>::infinity();
+    CHECK_THROWS_MATCHES(lm::save(net, old), lm::error,
+                         message_has({"lamina::save", "net.safetensors", "\"0.weight\" holds -inf at [1, 2]",
+                                      "nothing was written", "save_options{.allow_non_finite = true}"}));
+    CHECK(read_bytes(old) == bytes(600, std::byte{7}));
+    CHECK(dir.entries() == 1);
+    // Written on request, and read back on request.
+    lm::save(net, old, {.allow_non_finite = true});
+    CHECK_THROWS_MATCHES(lm::load(net, old), lm::error, message_has({"holds -inf in \"0.weight\" at [1, 2]"}));
+    lm::load(net, old, {.allow_non_finite = true});
+    // A double that float cannot hold is refused when it would be stored as F32.
+    lm::Sequential<lm::InputOf<lm::shape<lm::dyn, 2>, double>, lm::Dense<3>> wide;
+    lm::get<"0.bias">(wide)(0) = 1e300;
+    lm::save(wide, dir / "f64.safetensors");
+    CHECK_THROWS_MATCHES(lm::save(wide, dir / "f32.safetensors", {.dtype = lm::io::dtype::f32}), lm::error,
+                         message_has({"\"0.bias\" holds 1e+300, beyond the range of float, at [0]"}));
+    CHECK(!fs::exists(dir / "f32.safetensors"));
 }
 
 TEST_CASE("Malformed lamina metadata is reported", "[safetensors][bad]") {

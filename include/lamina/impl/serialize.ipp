@@ -15,6 +15,8 @@ LAMINA_DECL std::string load_report::problems() const {
     for (auto const& m : mismatched)
         s += "  " + io::st_detail::in_quotes(m.name) + " is " + io::shape_str(m.expected) + " in the net but " +
              io::shape_str(m.found) + " in the file\n";
+    for (auto const& n : conflicting)
+        s += "  " + io::st_detail::in_quotes(n) + " holds other values than the parameter the net shares under that name\n";
     return s;
 }
 
@@ -93,6 +95,15 @@ LAMINA_DECL reference_batch read_self_test(net_runner const& net, io::safetensor
 // Every value of one parameter, staged before any parameter changes.
 using staged_values = std::variant<std::vector<float>, std::vector<double>>;
 
+// "[i, j]": the index of element k of a row-major tensor of that shape.
+inline std::string index_str(std::vector<std::size_t> const& shape, std::size_t k) {
+    std::string idx;
+    for (std::size_t d = shape.size(); d-- > 0; k /= shape[d]) idx = std::to_string(k % shape[d]) + (idx.empty() ? "" : ", ") + idx;
+    return "[" + idx + "]";
+}
+
+inline std::string non_finite_str(double v) { return std::isnan(v) ? "NaN" : v > 0 ? "inf" : "-inf"; }
+
 LAMINA_DECL void save_net(std::vector<param_entry> const& params, std::string const& arch, net_runner const& runner,
                           std::filesystem::path const& path, save_options const& options) {
     std::string const who = "lamina::save: " + io::st_detail::quoted_path(path);
@@ -113,6 +124,15 @@ LAMINA_DECL void save_net(std::vector<param_entry> const& params, std::string co
             [&](auto d) {
                 using V = std::remove_const_t<typename decltype(d)::element_type>;
                 auto const type = options.dtype.value_or(io::dtype_of<V>);
+                // Checked as stored: a double past float's range becomes an infinity in F32.
+                auto const stored = [&](V v) { return type == io::dtype::f32 ? double(static_cast<float>(v)) : double(v); };
+                auto const bad = std::ranges::find_if(d, [&](V v) { return !std::isfinite(stored(v)); });
+                if (bad != d.end() && !options.allow_non_finite)
+                    throw error(who + ": " + io::st_detail::in_quotes(p.name) + " holds " +
+                                (std::isfinite(*bad) ? number(double(*bad)) + ", beyond the range of float," : non_finite_str(double(*bad))) +
+                                " at " + index_str(p.shape, static_cast<std::size_t>(bad - d.begin())) +
+                                "; load() refuses such a file unless load_options{.allow_non_finite = true}, and nothing was "
+                                "written (save_options{.allow_non_finite = true} writes it)");
                 tensors.push_back({p.name, type, p.shape, io::encode(std::span<V const>(d.data(), d.size()), type)});
             },
             p.values);
@@ -225,14 +245,10 @@ LAMINA_DECL load_report load_net(std::vector<param_entry> const& params, std::st
             staged.back());
         if (!options.allow_non_finite && bad < p.size()) {
             double const original = file.read<double>(*t)[bad];
-            std::string idx;
-            for (std::size_t k = shape.size(), rest = bad; k-- > 0; rest /= shape[k])
-                idx = std::to_string(rest % shape[k]) + (idx.empty() ? "" : ", ") + idx;
             throw error(where + " holds " +
-                        (std::isfinite(original) ? number(original) + ", beyond the range of float,"
-                         : std::isnan(original)  ? std::string("NaN")
-                                                 : std::string(original > 0 ? "inf" : "-inf")) +
-                        " in " + in_quotes(name) + " at [" + idx + "] (load_options{.allow_non_finite = true} loads it)");
+                        (std::isfinite(original) ? number(original) + ", beyond the range of float," : non_finite_str(original)) +
+                        " in " + in_quotes(name) + " at " + index_str(shape, bad) +
+                        " (load_options{.allow_non_finite = true} loads it)");
         }
         r.loaded.push_back(name);
     }
@@ -244,13 +260,38 @@ LAMINA_DECL load_report load_net(std::vector<param_entry> const& params, std::st
             r.unexpected.push_back(t.name);
     // The file's ties cover the parameters the net still has separately.
     std::erase_if(r.missing, [&](std::string const& n) { return ties.contains(n); });
+    // A tensor under a tied name must hold its owner's values (as PyTorch's tied state_dicts
+    // do): the net keeps one tensor for both names, and other values would be dropped unseen.
+    for (auto const& t : file.tensors()) {
+        auto const tie = ties.find(t.name);
+        if (tie == ties.end() || !std::ranges::count(r.loaded, tie->second)) continue;  // an owner not loaded is reported
+        auto const& owner_shape = net_shapes.at(tie->second).first;
+        if (t.shape != owner_shape) {
+            r.mismatched.push_back({t.name, owner_shape, t.shape});
+            continue;
+        }
+        auto const owner = static_cast<std::size_t>(std::ranges::find(expected, tie->second) - expected.begin());
+        bool const same = std::visit(
+            [&](auto const& owner_values) {
+                using V = typename std::remove_cvref_t<decltype(owner_values)>::value_type;
+                std::vector<V> v(owner_values.size());
+                file.read(t, std::span(v));
+                return std::ranges::equal(v, owner_values, [](V a, V b) { return a == b || (std::isnan(a) && std::isnan(b)); });
+            },
+            staged[owner]);
+        if (!same) r.conflicting.push_back(t.name);
+    }
 
     if (options.strict && !r.complete()) {
         std::size_t const fit = r.loaded.size();
         throw load_error(where + " does not fit the net: " + plural(r.missing.size(), "parameter", "parameters") +
                              " missing, " + plural(r.unexpected.size(), "tensor", "tensors") +
-                             " the net does not have, " + plural(r.mismatched.size(), "shape", "shapes") +
-                             " that differ:\n" + r.problems() + "load_options{.strict = false} loads the " +
+                             " the net does not have, " + plural(r.mismatched.size(), "shape that differs", "shapes that differ") +
+                             (r.conflicting.empty()
+                                  ? std::string()
+                                  : ", " + plural(r.conflicting.size(), "tied name with values of its own",
+                                                  "tied names with values of their own")) +
+                             ":\n" + r.problems() + "load_options{.strict = false} loads the " +
                              plural(fit, "parameter that fits", "parameters that fit"),
                          r);
     }
