@@ -433,15 +433,19 @@ TEST_CASE("A variable used twice in one expression receives both gradients", "[a
 }
 
 TEST_CASE("The gradient of an operand broadcast over a long batch is summed as accurately as lm::sum", "[autodiff]") {
-    // d sum(b * X) / d b_j = the sum of column j of X: 100,000 values of 0.1f. Summed one row
-    // after another in float that came to 9998.56 (torch: 9999.999). 75 columns take every vector
-    // width's blocks of four vectors, single vectors and scalar columns.
-    auto X = lm::tensor<float, lm::shape<lm::dyn, 75>>::full(0.1f, 100000);
-    lm::variable<float, lm::shape<75>> b(lm::tensor<float, lm::shape<75>>::ones());
+    // d sum(b * X) / d b_j = the sum of column j of X: 100,000 values of 0.1f in column 0 (summed
+    // one row after another in float that came to 9998.56; torch: 9999.999), 0.2f in column 1...
+    // 91 columns take every vector width's blocks of four vectors, single vectors and scalars.
+    constexpr std::size_t C = 91;
+    auto const value = [](std::size_t j) { return 0.1f * float(j % 4 + 1); };
+    lm::tensor<float, lm::shape<lm::dyn, C>> X(100000);
+    for (std::size_t r = 0; r < X.batch(); ++r)
+        for (std::size_t j = 0; j < C; ++j) X(r, j) = value(j);
+    lm::variable<float, lm::shape<C>> b(lm::tensor<float, lm::shape<C>>::ones());
     (void)lm::sum(b * X).backward();
-    double const want = 1e5 * double(0.1f);
-    for (std::size_t j = 0; j < 75; ++j) {
+    for (std::size_t j = 0; j < C; ++j) {
         INFO("column " << j);
+        double const want = 1e5 * double(value(j));
         CHECK(std::abs(b.grad()(j) - want) <= 2e-6 * want);
     }
 }

@@ -61,7 +61,7 @@ TEMPLATE_TEST_CASE("sum_all matches its scalar twin and a double loop at every w
     lamina_test::for_each_width([]<std::size_t N>() { sum_all_at_width<TestType, N>(); });
 }
 
-TEMPLATE_TEST_CASE("sum_all crosses its 4096-element blocks without losing an element", "[kernels]", float, double) {
+TEMPLATE_TEST_CASE("sum_all crosses its blocks of 4 x 32 vectors without losing an element", "[kernels]", float, double) {
     using T = TestType;
     for (std::size_t B : {16, 17, 33}) {
         auto x = lm::tensor<T, lm::shape<lm::dyn, 256>>::zeros(B);
