@@ -169,16 +169,17 @@ struct load_report {
     std::vector<std::string> missing;     // parameters of the net the file does not hold
     std::vector<std::string> unexpected;  // tensors of the file the net does not have
     std::vector<shape_mismatch> mismatched;
-    /// Tensors of the file under a name the net ties to another parameter (an alias), whose
-    /// values are not the owner's: the net keeps one tensor for both, so they cannot load.
-    std::vector<std::string> conflicting;
+    /// (alias, owner): tensors of the file under a name tied to another parameter whose values
+    /// are not the owner's. The net keeps one tensor for both, so they cannot load.
+    std::vector<std::pair<std::string, std::string>> conflicting;
     std::vector<std::pair<std::string, std::string>> tied;  // (alias, owner) ties made by the load
     std::string file_architecture;  // what the file records ("" if lamina did not write it)
     bool architecture_matches = true;
     bool self_tested = false;      // the file's reference batch ran and matched
     double self_test_error = 0;    // the largest |output - saved| / (1 + |saved|)
 
-    /// The file and the net have the same parameter names and shapes: every parameter loaded.
+    /// The file and the net have the same parameter names and shapes, and the file no values a
+    /// tie would drop: every parameter loaded.
     bool complete() const noexcept {
         return missing.empty() && unexpected.empty() && mismatched.empty() && conflicting.empty();
     }

@@ -304,6 +304,19 @@ TEST_CASE("Loading into another architecture fails and names both", "[safetensor
     CHECK(r.loaded.size() == 4);
     CHECK(values_of(other) == values_of(mine));
     lm::load(other, dir / "net.safetensors", {.check_architecture = false});
+    // Other layers whose tensors do not fit either: the error lists them as any failed load does.
+    lm::Sequential<lm::Input<64>, lm::Dense<8>, lm::Dense<2>> wider;
+    try {
+        lm::load(wider, dir / "net.safetensors");
+        FAIL("no error");
+    } catch (lm::load_error const& e) {
+        CHECK_THAT(e, message_has({"Sequential<Input<64>, Dense<8>, Dense<2>>; its tensors do not fit the net either:",
+                                   "\"1.weight\" is [8, 2] in the net but [8, 1] in the file",
+                                   "\"1.bias\" is [2] in the net but [1] in the file", "loads the 2 parameters that fit"}));
+        CHECK(e.report.mismatched.size() == 2);
+        CHECK(e.report.missing.empty());
+        CHECK(e.report.unexpected.empty());
+    }
 }
 
 TEST_CASE("A file of a newer lamina format is refused", "[safetensors]") {
@@ -520,13 +533,13 @@ TEST_CASE("A net's tied name loads only its owner's values: other values are an 
     } catch (lm::load_error const& e) {
         CHECK_THAT(e, message_has({"untied.safetensors\" does not fit the net",
                                    "0 shapes that differ, 1 tied name with values of its own:",
-                                   "\"1.weight\" holds other values than the parameter the net shares under that name"}));
-        CHECK(e.report.conflicting == std::vector<std::string>{"1.weight"});
+                                   "\"1.weight\" holds other values than \"0.weight\", and the net has one tensor for both"}));
+        CHECK(e.report.conflicting == std::vector<std::pair<std::string, std::string>>{{"1.weight", "0.weight"}});
     }
     CHECK(values_of(tied) == before);
     // Not strict: the owner's values load, and the report names the tensor left out.
     auto const r = lm::load(tied, dir / "untied.safetensors", {.strict = false});
-    CHECK(r.conflicting == std::vector<std::string>{"1.weight"});
+    CHECK(r.conflicting == std::vector<std::pair<std::string, std::string>>{{"1.weight", "0.weight"}});
     CHECK(std::ranges::equal(lm::get<"1.weight">(tied), lm::get<"0.weight">(untied)));
     CHECK(lm::get<"1.weight">(tied).data() == lm::get<"0.weight">(tied).data());
     // A file that repeats the owner's values under the tied name (PyTorch's tied state_dict) loads.

@@ -15,8 +15,9 @@ LAMINA_DECL std::string load_report::problems() const {
     for (auto const& m : mismatched)
         s += "  " + io::st_detail::in_quotes(m.name) + " is " + io::shape_str(m.expected) + " in the net but " +
              io::shape_str(m.found) + " in the file\n";
-    for (auto const& n : conflicting)
-        s += "  " + io::st_detail::in_quotes(n) + " holds other values than the parameter the net shares under that name\n";
+    for (auto const& [alias, owner] : conflicting)
+        s += "  " + io::st_detail::in_quotes(alias) + " holds other values than " + io::st_detail::in_quotes(owner) +
+             ", and the net has one tensor for both\n";
     return s;
 }
 
@@ -131,8 +132,8 @@ LAMINA_DECL void save_net(std::vector<param_entry> const& params, std::string co
                     throw error(who + ": " + io::st_detail::in_quotes(p.name) + " holds " +
                                 (std::isfinite(*bad) ? number(double(*bad)) + ", beyond the range of float," : non_finite_str(double(*bad))) +
                                 " at " + index_str(p.shape, static_cast<std::size_t>(bad - d.begin())) +
-                                "; load() refuses such a file unless load_options{.allow_non_finite = true}, and nothing was "
-                                "written (save_options{.allow_non_finite = true} writes it)");
+                                "; lamina::load refuses such a file unless load_options{.allow_non_finite = true}, so "
+                                "nothing was written (lamina::save writes it given save_options{.allow_non_finite = true})");
                 tensors.push_back({p.name, type, p.shape, io::encode(std::span<V const>(d.data(), d.size()), type)});
             },
             p.values);
@@ -161,13 +162,13 @@ LAMINA_DECL load_report load_net(std::vector<param_entry> const& params, std::st
                                "; this lamina reads format \"" + std::to_string(file_format_version) + "\"");
     if (has(meta_architecture)) {
         r.file_architecture = meta.at(std::string(meta_architecture));
-        std::string const& mine = arch;
-        r.architecture_matches = r.file_architecture == mine;
-        if (!r.architecture_matches && options.strict && options.check_architecture)
-            throw load_error(where + " holds the parameters of " + r.file_architecture + ", not of " + mine +
-                                 " (load_options{.check_architecture = false} loads them if their names and shapes fit)",
-                             r);
+        r.architecture_matches = r.file_architecture == arch;
     }
+    // Another architecture is refused after the one matching pass below (nothing in the net
+    // changes before it), so that the error also lists the tensors that do not fit; it is the
+    // error to report, so the file's ties that the net cannot make are skipped, not thrown on.
+    bool const refuse_architecture = !r.architecture_matches && options.strict && options.check_architecture;
+    bool const strict_ties = options.strict && !refuse_architecture;
 
     // The net's parameters under every name, shared ones included, and the ties the net has.
     // (The value type goes with the shape: only parameters of the same type can share.)
@@ -196,7 +197,7 @@ LAMINA_DECL load_report load_net(std::vector<param_entry> const& params, std::st
             else if (auto t = ties.find(alias); t != ties.end() && t->second != owner)
                 why = "the net ties " + in_quotes(alias) + " to " + in_quotes(t->second);
             if (!why.empty()) {
-                if (options.strict)
+                if (strict_ties)
                     throw load_error(
                         where + " ties " + in_quotes(alias) + " to " + in_quotes(owner) + ", which the net cannot: " + why, r);
                 continue;
@@ -207,7 +208,7 @@ LAMINA_DECL load_report load_net(std::vector<param_entry> const& params, std::st
         std::erase_if(new_ties, [&](auto const& t) {
             bool const chained = ties.contains(t.second) ||
                                  std::ranges::any_of(ties, [&](auto const& u) { return u.second == t.first; });
-            if (chained && options.strict)
+            if (chained && strict_ties)
                 throw load_error(where + " ties " + in_quotes(t.first) + " to " + in_quotes(t.second) +
                                      ", which the net cannot: a tied parameter cannot be tied again",
                                  r);
@@ -265,6 +266,7 @@ LAMINA_DECL load_report load_net(std::vector<param_entry> const& params, std::st
     for (auto const& t : file.tensors()) {
         auto const tie = ties.find(t.name);
         if (tie == ties.end() || !std::ranges::count(r.loaded, tie->second)) continue;  // an owner not loaded is reported
+        if (std::ranges::any_of(r.mismatched, [&](auto const& m) { return m.name == t.name; })) continue;
         auto const& owner_shape = net_shapes.at(tie->second).first;
         if (t.shape != owner_shape) {
             r.mismatched.push_back({t.name, owner_shape, t.shape});
@@ -279,8 +281,19 @@ LAMINA_DECL load_report load_net(std::vector<param_entry> const& params, std::st
                 return std::ranges::equal(v, owner_values, [](V a, V b) { return a == b || (std::isnan(a) && std::isnan(b)); });
             },
             staged[owner]);
-        if (!same) r.conflicting.push_back(t.name);
+        if (!same) {
+            r.conflicting.emplace_back(t.name, tie->second);
+            std::erase(r.loaded, t.name);  // an alias the file ties is a parameter of the net until then
+        }
     }
+
+    if (refuse_architecture)
+        throw load_error(where + " holds the parameters of " + r.file_architecture + ", not of " + arch +
+                             (r.complete() ? " (load_options{.check_architecture = false} loads them: their names and shapes fit)"
+                                           : "; its tensors do not fit the net either:\n" + r.problems() +
+                                                 "load_options{.strict = false} loads the " +
+                                                 plural(r.loaded.size(), "parameter that fits", "parameters that fit")),
+                         r);
 
     if (options.strict && !r.complete()) {
         std::size_t const fit = r.loaded.size();
