@@ -105,6 +105,21 @@ template <class A, class B>
 using concat_t = typename detail::concat<A, B>::type;
 
 namespace detail {
+/// A tensor of shape To can hold a value of shape From: the same shape, or From with a fixed
+/// batch where To has a run-time one, (2, 4) into (batch, 4), as torch has only the one kind.
+template <class To, class From>
+inline constexpr bool holds_shape = [] {
+    if constexpr (std::is_same_v<To, From>) return true;
+    else if constexpr (!To::dynamic || From::dynamic || To::rank != From::rank) return false;
+    else {
+        for (std::size_t i = 1; i < To::rank; ++i)
+            if (To::extents[i] != From::extents[i]) return false;
+        return true;
+    }
+}();
+}  // namespace detail
+
+namespace detail {
 
 // Right-aligned numpy broadcasting of static extents. A dynamic extent meets only an
 // equal dynamic extent or 1; anything else is not representable and is rejected.

@@ -291,13 +291,20 @@ public:
         requires(S::rank == 3 && (S::dynamic || S::extents[0] == M) && S::extents[1] == N && S::extents[2] == P)
     tensor(T const (&a)[M][N][P]) : tensor(from_flat(&a[0][0][0], M)) {}
     /// A copy of a view's data (a net's output, which is valid until the net's next call, kept:
-    /// `lm::tensor<float, lm::shape<lm::dyn, 10>> y = net(x);`).
-    template <class U>
-        requires std::same_as<std::remove_const_t<U>, T>
-    tensor(tensor_view<U, S> const& v) : buf_(v.size()), batch_(v.batch()) {
+    /// `lm::tensor<float, lm::shape<lm::dyn, 10>> y = net(x);`). The view may have a fixed batch
+    /// where this tensor's is set at run time (detail::holds_shape).
+    template <class U, class S2>
+        requires(std::same_as<std::remove_const_t<U>, T> && detail::holds_shape<S, S2>)
+    tensor(tensor_view<U, S2> const& v) : buf_(v.size()), batch_(S2::batch_of(v.batch())) {
         std::copy_n(v.data(), v.size(), buf_.data());
     }
-    /// From any lamina expression of this shape (defined with the evaluator).
+    /// A copy of a tensor of a fixed batch into one whose batch is set at run time:
+    /// `lm::tensor<float, lm::shape<lm::dyn, 2>> x = lm::tensor({{1, 2}, {3, 4}});`.
+    template <class S2>
+        requires(!std::is_same_v<S2, S> && detail::holds_shape<S, S2>)
+    tensor(tensor<T, S2> const& t) : tensor(tensor_view<T const, S2>(t.data(), t.batch())) {}
+    /// From any lamina expression of this shape, or of this shape with a fixed batch where
+    /// this one's is set at run time (defined with the evaluator).
     template <class E>
         requires requires { typename std::remove_cvref_t<E>::is_lamina_expr; }
     tensor(E const& e);

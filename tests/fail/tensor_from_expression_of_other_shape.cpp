@@ -1,6 +1,6 @@
 // Mistake: storing an expression of shape (2, 4) in a tensor of shape (2, 3).
 // expect: lamina::tensor: the expression's shape differs from the tensor's
-// expect: is_same_v<lamina::shape<2, 3>, lamina::shape<2, 4>
+// expect: holds_shape<lamina::shape<2, 3>, lamina::shape<2, 4>
 #include <lamina/lamina.hpp>
 
 namespace lm = lamina;

@@ -88,6 +88,26 @@ TEST_CASE("Nested arrays give a dynamic-batch tensor as many samples as they hav
     CHECK(v(3) == 10.f);
 }
 
+TEST_CASE("A tensor of a fixed batch, or an expression of one, fills a tensor whose batch is set at run time",
+          "[tensor]") {
+    // torch has only run-time batches: x = torch.tensor([[...], [...]]) is what a (batch, 3) input takes.
+    lm::tensor<float, lm::shape<lm::dyn, 3>> x = lm::tensor({{1.f, 2.f, 3.f}, {4.f, 5.f, 6.f}});
+    CHECK(x.batch() == 2);
+    CHECK(x.shape_str() == "(2, 3)");
+    CHECK(differences(x, std::vector<double>{1, 2, 3, 4, 5, 6}, 0) == "");
+    lm::tensor<float, lm::shape<lm::dyn, 2>> readme = lm::tensor({{1, 2}, {3, 4}});  // the README's line
+    CHECK(readme.batch() == 2);
+    auto const fixed = lm::tensor<float, lm::shape<4, 2, 3>>::full(0.5f);
+    lm::tensor<float, lm::shape<lm::dyn, 2, 3>> y = fixed * 2.f;
+    CHECK(y.batch() == 4);
+    CHECK(differences(y, std::vector<double>(24, 1.0), 0) == "");
+    // Only the batch may differ in kind: the sample's extents must match (tests/fail).
+    static_assert(lm::detail::holds_shape<lm::shape<lm::dyn, 3>, lm::shape<2, 3>>);
+    static_assert(!lm::detail::holds_shape<lm::shape<lm::dyn, 3>, lm::shape<2, 4>>);
+    static_assert(!lm::detail::holds_shape<lm::shape<2, 3>, lm::shape<lm::dyn, 3>>);
+    static_assert(!lm::detail::holds_shape<lm::shape<lm::dyn, 6>, lm::shape<2, 2, 3>>);
+}
+
 TEST_CASE("A default tensor is zeros when its shape is static and empty when its batch is dynamic", "[tensor]") {
     lm::tensor<float, lm::shape<2, 3>> s;
     CHECK(s.size() == 6);

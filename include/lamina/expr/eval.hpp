@@ -215,8 +215,8 @@ auto eval(E const& e) {
 template <class T, class S>
 template <class E>
     requires requires { typename std::remove_cvref_t<E>::is_lamina_expr; }
-tensor<T, S>::tensor(E const& e) : tensor(uninit{}, e.batch()) {
-    static_assert(std::is_same_v<S, typename E::shape_type>,
+tensor<T, S>::tensor(E const& e) : tensor(uninit{}, E::shape_type::batch_of(e.batch())) {
+    static_assert(detail::holds_shape<S, typename E::shape_type>,
                   "lamina::tensor: the expression's shape differs from the tensor's");
     static_assert(std::is_same_v<T, typename E::value_type>,
                   "lamina::tensor: the expression's value type differs from the tensor's");
