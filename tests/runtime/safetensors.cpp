@@ -92,6 +92,19 @@ std::vector<double> values_of(Net& net) {
     return v;
 }
 
+/// The load_error that loading `from` (a path or a parsed file) into `net` throws; a failed
+/// check, and an empty error, if it throws none.
+template <class Net, class From>
+lm::load_error load_error_of(Net& net, From const& from) {
+    try {
+        lm::load(net, from);
+    } catch (lm::load_error const& e) {
+        return e;
+    }
+    FAIL_CHECK("no load_error");
+    return lm::load_error("", {});
+}
+
 template <class Net>
 std::vector<double> output_of(Net& net, lm::tensor<typename Net::value_type, typename Net::input_shape> const& x) {
     auto y = net(x);
@@ -306,17 +319,13 @@ TEST_CASE("Loading into another architecture fails and names both", "[safetensor
     lm::load(other, dir / "net.safetensors", {.check_architecture = false});
     // Other layers whose tensors do not fit either: the error lists them as any failed load does.
     lm::Sequential<lm::Input<64>, lm::Dense<8>, lm::Dense<2>> wider;
-    try {
-        lm::load(wider, dir / "net.safetensors");
-        FAIL("no error");
-    } catch (lm::load_error const& e) {
-        CHECK_THAT(e, message_has({"Sequential<Input<64>, Dense<8>, Dense<2>>; its tensors do not fit the net either:",
-                                   "\"1.weight\" is [8, 2] in the net but [8, 1] in the file",
-                                   "\"1.bias\" is [2] in the net but [1] in the file", "loads the 2 parameters that fit"}));
-        CHECK(e.report.mismatched.size() == 2);
-        CHECK(e.report.missing.empty());
-        CHECK(e.report.unexpected.empty());
-    }
+    auto const e = load_error_of(wider, dir / "net.safetensors");
+    CHECK_THAT(e, message_has({"Sequential<Input<64>, Dense<8>, Dense<2>>; its tensors do not fit the net either:",
+                               "\"1.weight\" is [8, 2] in the net but [8, 1] in the file",
+                               "\"1.bias\" is [2] in the net but [1] in the file", "loads the 2 parameters that fit"}));
+    CHECK(e.report.mismatched.size() == 2);
+    CHECK(e.report.missing.empty());
+    CHECK(e.report.unexpected.empty());
 }
 
 TEST_CASE("A file of a newer lamina format is refused", "[safetensors]") {
@@ -346,20 +355,16 @@ TEST_CASE("A strict load lists every missing key, unexpected key and shape misma
           "[safetensors]") {
     chapter_net net;
     auto const before = values_of(net);
-    try {
-        lm::load(net, parse(partly_fitting(), "partial.safetensors"));
-        FAIL("no error");
-    } catch (lm::load_error const& e) {
-        CHECK_THAT(e, message_has({"lamina::load", "\"partial.safetensors\" does not fit the net",
-                                   "1 parameter missing, 1 tensor the net does not have, 1 shape that differs:",
-                                   "missing from the file: \"1.bias\"", "not in the net: \"2.weight\"",
-                                   "\"0.weight\" is [64, 8] in the net but [64, 4] in the file",
-                                   "loads the 2 parameters that fit"}));
-        CHECK(e.report.missing == std::vector<std::string>{"1.bias"});
-        CHECK(e.report.unexpected == std::vector<std::string>{"2.weight"});
-        REQUIRE(e.report.mismatched.size() == 1);
-        CHECK(e.report.mismatched[0].found == std::vector<std::size_t>{64, 4});
-    }
+    auto const e = load_error_of(net, parse(partly_fitting(), "partial.safetensors"));
+    CHECK_THAT(e, message_has({"lamina::load", "\"partial.safetensors\" does not fit the net",
+                               "1 parameter missing, 1 tensor the net does not have, 1 shape that differs:",
+                               "missing from the file: \"1.bias\"", "not in the net: \"2.weight\"",
+                               "\"0.weight\" is [64, 8] in the net but [64, 4] in the file",
+                               "loads the 2 parameters that fit"}));
+    CHECK(e.report.missing == std::vector<std::string>{"1.bias"});
+    CHECK(e.report.unexpected == std::vector<std::string>{"2.weight"});
+    REQUIRE(e.report.mismatched.size() == 1);
+    CHECK(e.report.mismatched[0].found == std::vector<std::size_t>{64, 4});
     CHECK(values_of(net) == before);
 }
 
@@ -527,15 +532,11 @@ TEST_CASE("A net's tied name loads only its owner's values: other values are an 
     lm::save(untied, dir / "untied.safetensors");
     lm::share(tied, "1.weight", "0.weight");
     auto const before = values_of(tied);
-    try {
-        lm::load(tied, dir / "untied.safetensors");
-        FAIL("no error");
-    } catch (lm::load_error const& e) {
-        CHECK_THAT(e, message_has({"untied.safetensors\" does not fit the net",
-                                   "0 shapes that differ, 1 tied name with values of its own:",
-                                   "\"1.weight\" holds other values than \"0.weight\", and the net has one tensor for both"}));
-        CHECK(e.report.conflicting == std::vector<std::pair<std::string, std::string>>{{"1.weight", "0.weight"}});
-    }
+    auto const e = load_error_of(tied, dir / "untied.safetensors");
+    CHECK_THAT(e, message_has({"untied.safetensors\" does not fit the net",
+                               "0 shapes that differ, 1 tied name with values of its own:",
+                               "\"1.weight\" holds other values than \"0.weight\", and the net has one tensor for both"}));
+    CHECK(e.report.conflicting == std::vector<std::pair<std::string, std::string>>{{"1.weight", "0.weight"}});
     CHECK(values_of(tied) == before);
     // Not strict: the owner's values load, and the report names the tensor left out.
     auto const r = lm::load(tied, dir / "untied.safetensors", {.strict = false});
