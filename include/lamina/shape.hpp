@@ -117,9 +117,6 @@ inline constexpr bool holds_shape = [] {
         return true;
     }
 }();
-}  // namespace detail
-
-namespace detail {
 
 // Right-aligned numpy broadcasting of static extents. A dynamic extent meets only an
 // equal dynamic extent or 1; anything else is not representable and is rejected.

@@ -105,6 +105,16 @@ inline std::string index_str(std::vector<std::size_t> const& shape, std::size_t 
 
 inline std::string non_finite_str(double v) { return std::isnan(v) ? "NaN" : v > 0 ? "inf" : "-inf"; }
 
+// A value refused as not finite as stored: "NaN", "inf", or a double past float's range.
+inline std::string refused_value_str(double v) {
+    return std::isfinite(v) ? number(v) + ", beyond the range of float," : non_finite_str(v);
+}
+
+// The closing line of a strict load's refusal: what a non-strict load would do instead.
+inline std::string non_strict_hint(std::size_t fit) {
+    return "load_options{.strict = false} loads the " + plural(fit, "parameter that fits", "parameters that fit");
+}
+
 LAMINA_DECL void save_net(std::vector<param_entry> const& params, std::string const& arch, net_runner const& runner,
                           std::filesystem::path const& path, save_options const& options) {
     std::string const who = "lamina::save: " + io::st_detail::quoted_path(path);
@@ -130,7 +140,7 @@ LAMINA_DECL void save_net(std::vector<param_entry> const& params, std::string co
                 auto const bad = std::ranges::find_if(d, [&](V v) { return !std::isfinite(stored(v)); });
                 if (bad != d.end() && !options.allow_non_finite)
                     throw error(who + ": " + io::st_detail::in_quotes(p.name) + " holds " +
-                                (std::isfinite(*bad) ? number(double(*bad)) + ", beyond the range of float," : non_finite_str(double(*bad))) +
+                                refused_value_str(double(*bad)) +
                                 " at " + index_str(p.shape, static_cast<std::size_t>(bad - d.begin())) +
                                 "; lamina::load refuses such a file unless load_options{.allow_non_finite = true}, so "
                                 "nothing was written (lamina::save writes it given save_options{.allow_non_finite = true})");
@@ -247,7 +257,7 @@ LAMINA_DECL load_report load_net(std::vector<param_entry> const& params, std::st
         if (!options.allow_non_finite && bad < p.size()) {
             double const original = file.read<double>(*t)[bad];
             throw error(where + " holds " +
-                        (std::isfinite(original) ? number(original) + ", beyond the range of float," : non_finite_str(original)) +
+                        refused_value_str(original) +
                         " in " + in_quotes(name) + " at " + index_str(shape, bad) +
                         " (load_options{.allow_non_finite = true} loads it)");
         }
@@ -290,13 +300,10 @@ LAMINA_DECL load_report load_net(std::vector<param_entry> const& params, std::st
     if (refuse_architecture)
         throw load_error(where + " holds the parameters of " + r.file_architecture + ", not of " + arch +
                              (r.complete() ? " (load_options{.check_architecture = false} loads them: their names and shapes fit)"
-                                           : "; its tensors do not fit the net either:\n" + r.problems() +
-                                                 "load_options{.strict = false} loads the " +
-                                                 plural(r.loaded.size(), "parameter that fits", "parameters that fit")),
+                                           : "; its tensors do not fit the net either:\n" + r.problems() + non_strict_hint(r.loaded.size())),
                          r);
 
-    if (options.strict && !r.complete()) {
-        std::size_t const fit = r.loaded.size();
+    if (options.strict && !r.complete())
         throw load_error(where + " does not fit the net: " + plural(r.missing.size(), "parameter", "parameters") +
                              " missing, " + plural(r.unexpected.size(), "tensor", "tensors") +
                              " the net does not have, " + plural(r.mismatched.size(), "shape that differs", "shapes that differ") +
@@ -304,10 +311,8 @@ LAMINA_DECL load_report load_net(std::vector<param_entry> const& params, std::st
                                   ? std::string()
                                   : ", " + plural(r.conflicting.size(), "tied name with values of its own",
                                                   "tied names with values of their own")) +
-                             ":\n" + r.problems() + "load_options{.strict = false} loads the " +
-                             plural(fit, "parameter that fits", "parameters that fit"),
+                             ":\n" + r.problems() + non_strict_hint(r.loaded.size()),
                          r);
-    }
 
     std::optional<reference_batch> ref;
     if (runner.run && options.self_test && has(meta_self_test) && r.complete() && r.architecture_matches)
