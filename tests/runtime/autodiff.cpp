@@ -450,6 +450,40 @@ TEST_CASE("The gradient of an operand broadcast over a long batch is summed as a
     }
 }
 
+TEST_CASE("The gradient of an operand broadcast over a batch and within a sample is summed as accurately as lm::sum",
+          "[autodiff]") {
+    // X (100,000 × 4 × 31) of 0.1f, 0.2f, 0.3f, 0.4f by row within a sample. A (4, 31) operand
+    // is broadcast over the batch: each element of its gradient sums 100,000 values. A (4, 1)
+    // operand is broadcast over the batch and the columns: each sums 3,100,000. (Summed in
+    // float one after another, the first came to 9998.56 instead of 10,000.)
+    constexpr std::size_t T = 4, C = 31, B = 100000;
+    auto const value = [](std::size_t t) { return 0.1f * float(t + 1); };
+    lm::tensor<float, lm::shape<lm::dyn, T, C>> X(B);
+    for (std::size_t b = 0; b < B; ++b)
+        for (std::size_t t = 0; t < T; ++t)
+            for (std::size_t j = 0; j < C; ++j) X(b, t, j) = value(t);
+    lm::variable<float, lm::shape<T, C>> w(lm::tensor<float, lm::shape<T, C>>::ones());
+    lm::variable<float, lm::shape<T, 1>> s(lm::tensor<float, lm::shape<T, 1>>::ones());
+    (void)lm::sum(w * X + s * X).backward();
+    for (std::size_t t = 0; t < T; ++t) {
+        INFO("row " << t);
+        for (std::size_t j = 0; j < C; ++j) CHECK(std::abs(w.grad()(t, j) - B * double(value(t))) <= 2e-6 * B * value(t));
+        CHECK(std::abs(s.grad()(t, 0) - B * C * double(value(t))) <= 2e-6 * B * C * value(t));
+    }
+    // Broadcast over the batch and a middle axis: a (4, 1, 3) operand over (100,000 × 4 × 5 × 3),
+    // each element of its gradient the sum of 500,000 values.
+    lm::tensor<float, lm::shape<lm::dyn, T, 5, 3>> X2(B);
+    for (std::size_t b = 0; b < B; ++b)
+        for (std::size_t t = 0; t < T; ++t)
+            for (std::size_t m = 0; m < 5; ++m)
+                for (std::size_t j = 0; j < 3; ++j) X2(b, t, m, j) = value(t);
+    lm::variable<float, lm::shape<T, 1, 3>> u(lm::tensor<float, lm::shape<T, 1, 3>>::ones());
+    (void)lm::sum(u * X2).backward();
+    for (std::size_t t = 0; t < T; ++t)
+        for (std::size_t j = 0; j < 3; ++j)
+            CHECK(std::abs(u.grad()(t, 0, j) - B * 5 * double(value(t))) <= 2e-6 * B * 5 * value(t));
+}
+
 TEST_CASE("A variable with requires_grad(false) is a constant whose gradient is left alone", "[autodiff]") {
     lm::generator g(6);
     auto a = var<flat_shape>(g, values::halves, 9);

@@ -194,8 +194,11 @@ void send_grad(X const& x, G const& g, workspace& ws) {
     } else {
         using T = typename X::value_type;
         using CS = typename X::shape_type;
-        T* buf = ws.alloc<T>(CS::size(x.batch()));
-        kernels::sum_to<M, CS>(g, buf, x.batch());
+        std::size_t const n = CS::size(x.batch());
+        T* buf = ws.alloc<T>(n);
+        double* scratch = nullptr;
+        if constexpr (!kernels::sum_to_in_place<M>) scratch = ws.alloc<double>(n);
+        kernels::sum_to<M, CS>(g, buf, x.batch(), scratch);
         x.backprop(leaf<T const, CS>(buf, x.batch()), ws);
     }
 }

@@ -142,6 +142,14 @@ struct bmap {
         return true;
     }();
     static constexpr bool col_bcast = !identity && C::cols == 1 && P::cols != 1;
+    // C is P's trailing axes, broadcast over the leading ones: a (T, K) operand over a
+    // (batch, T, K) parent, whose row t serves P's rows t, t + T, t + 2T...
+    static constexpr bool trailing = [] {
+        if (C::rank >= P::rank) return false;
+        for (std::size_t d = 0; d < C::rank; ++d)
+            if (C::extents[d] != P::extents[d + off]) return false;
+        return true;
+    }();
     static constexpr bool flat = identity || scalar;
 
     static std::size_t row(std::size_t r) noexcept {

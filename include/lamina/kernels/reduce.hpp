@@ -113,11 +113,18 @@ void sum_axis(E const& e, T* out) {
     }
 }
 
+/// Whether sum_to<M, C> sums in place; otherwise it needs C::size(cbatch) doubles of scratch.
+template <class M>
+inline constexpr bool sum_to_in_place = M::scalar || (M::one_row && !M::col_bcast) || (M::trailing && !M::col_bcast);
+
 /// out (shape C, cbatch samples) = e summed over the axes along which C is broadcast to e's
-/// shape (M: bmap<e's shape, C>): the gradient of a broadcast operand, such as a bias. As
-/// accurate as sum_all where all of e's rows go into one row (a bias over a batch).
+/// shape (M: bmap<e's shape, C>): the gradient of a broadcast operand, such as a bias, as
+/// accurate as sum_all. Where all of e's rows go into one row (a bias over a batch), or each
+/// row of C takes every C-th row of e (a (T, K) operand over a (batch, T, K) parent), by
+/// column_sums. Otherwise (a column broadcast, a broadcast over a middle axis) each element's
+/// sum is kept in double, in `scratch`, and a column broadcast adds whole rows of e by row_sum.
 template <class M, class C, class E, class T>
-void sum_to(E const& e, T* out, std::size_t cbatch) {
+void sum_to(E const& e, T* out, std::size_t cbatch, [[maybe_unused]] double* scratch) {
     using S = typename E::shape_type;
     detail::no_ctx c;
     std::size_t const rows = S::rows(e.batch());
@@ -125,10 +132,19 @@ void sum_to(E const& e, T* out, std::size_t cbatch) {
         out[0] = static_cast<T>(sum_all(e));
     } else if constexpr (M::one_row && !M::col_bcast) {  // every row of e adds into out's one row
         reduce_detail::column_sums(e, 0, 1, rows, out);
+    } else if constexpr (M::trailing && !M::col_bcast) {
+        constexpr std::size_t crows = C::static_size / C::cols;
+        for (std::size_t t = 0; t < crows; ++t) reduce_detail::column_sums(e, t, crows, rows / crows, out + t * C::cols);
     } else {
-        std::fill_n(out, C::size(cbatch), T(0));
-        for (std::size_t r = 0; r < rows; ++r)
-            for (std::size_t j = 0; j < S::cols; ++j) out[M::row(r) * C::cols + M::col(j)] += e.template get<T>(c, r, j);
+        std::size_t const n = C::size(cbatch);
+        std::fill_n(scratch, n, 0.0);
+        for (std::size_t r = 0; r < rows; ++r) {
+            double* const o = scratch + M::row(r) * C::cols;
+            if constexpr (M::col_bcast) *o += reduce_detail::row_sum(e, r, S::cols);
+            else
+                for (std::size_t j = 0; j < S::cols; ++j) o[M::col(j)] += static_cast<double>(e.template get<T>(c, r, j));
+        }
+        std::transform(scratch, scratch + n, out, [](double v) { return static_cast<T>(v); });
     }
 }
 
