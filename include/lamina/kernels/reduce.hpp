@@ -27,17 +27,19 @@ double row_sum(E const& e, std::size_t r, std::size_t n) {
     double total = 0;
     for (std::size_t b0 = 0; b0 < n; b0 += block) {
         std::size_t const b1 = std::min(n, b0 + block);
+        // The tail starts at v1, not where the vector loops stopped (see kernels::elementwise).
+        std::size_t const v1 = b0 + (b1 - b0) / W * W;
         V a0(T(0)), a1(T(0)), a2(T(0)), a3(T(0));
         std::size_t i = b0;
-        for (; i + 4 * W <= b1; i += 4 * W) {
+        for (; i + 4 * W <= v1; i += 4 * W) {
             a0 += e.template get<V>(c, r, i);
             a1 += e.template get<V>(c, r, i + W);
             a2 += e.template get<V>(c, r, i + 2 * W);
             a3 += e.template get<V>(c, r, i + 3 * W);
         }
-        for (; i + W <= b1; i += W) a0 += e.template get<V>(c, r, i);
+        for (; i < v1; i += W) a0 += e.template get<V>(c, r, i);
         T tail = 0;
-        for (; i < b1; ++i) tail += e.template get<T>(c, r, i);
+        for (i = v1; i < b1; ++i) tail += e.template get<T>(c, r, i);
         total += static_cast<double>(xsimd::hadd((a0 + a1) + (a2 + a3))) + static_cast<double>(tail);
     }
     return total;
