@@ -27,8 +27,8 @@ template <bool Accumulate = false, class E, class T>
         std::size_t const n = S::size(e.batch());
         // The tail starts at n / W * W rather than where the vector loops stopped: g++ 12 -O2
         // otherwise warns that an iteration of an empty tail "invokes undefined behavior" (seen
-        // for 4 × 31 floats in 4-float vectors, where one vector follows the pairs). Every
-        // vector-then-scalar loop over a length that may be a constant is written this way.
+        // for 4 × 31 floats in 4-float vectors, where one vector follows the pairs), as it did
+        // for reduce_detail::row_sum, written the same way.
         std::size_t const vectors = n / W * W;
         std::size_t i = 0;
         for (; i + 2 * W <= vectors; i += 2 * W) {
