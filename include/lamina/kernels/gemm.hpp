@@ -229,16 +229,26 @@ template <std::size_t NV, std::size_t KS, std::size_t SA, std::size_t Lanes = 0,
     std::size_t r = 0;
     LAMINA_NO_UNROLL for (; r + MR <= M; r += MR, a += block_stride)
         tile<MR, NV, KS, SA, false, Lanes>(kc, a, lda, b, ldb, c + r * ldc, ldc, r_base + r, j0, first, last, epi);
+    // The last M % MR rows in tiles of 4, 2 and 1 rows: a rest of 5 is 4 + 1, and 3 is 2 + 1.
+    // Tiles of 5 and 3 rows would add 8 rows to the 13 of unrolled code that every shape
+    // instantiates, for rests that batches of powers of two never leave (theirs are 4 and 2).
+    static_assert(MR < 8);
+    std::size_t const rest = M - r;
     c += r * ldc;
     r += r_base;
-    switch (M - (r - r_base)) {
-        case 5: tile<5, NV, KS, SA, false, Lanes>(kc, a, lda, b, ldb, c, ldc, r, j0, first, last, epi); break;
-        case 4: tile<4, NV, KS, SA, false, Lanes>(kc, a, lda, b, ldb, c, ldc, r, j0, first, last, epi); break;
-        case 3: tile<3, NV, KS, SA, false, Lanes>(kc, a, lda, b, ldb, c, ldc, r, j0, first, last, epi); break;
-        case 2: tile<2, NV, KS, SA, false, Lanes>(kc, a, lda, b, ldb, c, ldc, r, j0, first, last, epi); break;
-        case 1: tile<1, NV, KS, SA, false, Lanes>(kc, a, lda, b, ldb, c, ldc, r, j0, first, last, epi); break;
-        default: break;
+    if (rest & 4) {
+        tile<4, NV, KS, SA, false, Lanes>(kc, a, lda, b, ldb, c, ldc, r, j0, first, last, epi);
+        a += 4 * lda;
+        c += 4 * ldc;
+        r += 4;
     }
+    if (rest & 2) {
+        tile<2, NV, KS, SA, false, Lanes>(kc, a, lda, b, ldb, c, ldc, r, j0, first, last, epi);
+        a += 2 * lda;
+        c += 2 * ldc;
+        r += 2;
+    }
+    if (rest & 1) tile<1, NV, KS, SA, false, Lanes>(kc, a, lda, b, ldb, c, ldc, r, j0, first, last, epi);
 }
 
 // The columns [j, n) past the widest vectors (fewer than one) as far as narrower vectors reach,
