@@ -117,7 +117,7 @@ void sum_axis(E const& e, T* out) {
 
 /// Whether sum_to<M, C> sums in place; otherwise it needs C::size(cbatch) doubles of scratch.
 template <class M>
-inline constexpr bool sum_to_in_place = M::scalar || (M::one_row && !M::col_bcast) || (M::trailing && !M::col_bcast);
+inline constexpr bool sum_to_in_place = M::scalar || ((M::one_row || M::trailing) && !M::col_bcast);
 
 /// out (shape C, cbatch samples) = e summed over the axes along which C is broadcast to e's
 /// shape (M: bmap<e's shape, C>): the gradient of a broadcast operand, such as a bias, as
@@ -132,10 +132,8 @@ void sum_to(E const& e, T* out, std::size_t cbatch, [[maybe_unused]] double* scr
     std::size_t const rows = S::rows(e.batch());
     if constexpr (M::scalar) {
         out[0] = static_cast<T>(sum_all(e));
-    } else if constexpr (M::one_row && !M::col_bcast) {  // every row of e adds into out's one row
-        reduce_detail::column_sums(e, 0, 1, rows, out);
-    } else if constexpr (M::trailing && !M::col_bcast) {
-        constexpr std::size_t crows = C::static_size / C::cols;
+    } else if constexpr (sum_to_in_place<M>) {  // row t of out takes rows t, t + crows, t + 2·crows... of e
+        constexpr std::size_t crows = M::trailing ? C::static_size / C::cols : 1;
         for (std::size_t t = 0; t < crows; ++t) reduce_detail::column_sums(e, t, crows, rows / crows, out + t * C::cols);
     } else {
         std::size_t const n = C::size(cbatch);
