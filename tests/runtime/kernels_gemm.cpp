@@ -306,8 +306,11 @@ TEMPLATE_TEST_CASE("The transposed GEMM (the weight gradient) matches a double l
     using T = TestType;
     // Depths of one row, of part of a block, of two blocks of 256 with a remainder; columns of
     // two panels of 256, single vectors and scalars after the full strips; every row remainder
-    // of the 6-row tile; on two threads, rows split in two parts (30 and 100 rows, deep enough).
+    // of the 6-row tile (1, 3, 5 and 4 rows: 3 and 5 run as 2 + 1 and 4 + 1 rows of the packed
+    // Aᵀ); on two threads, rows split in two parts (30 and 100 rows, deep enough).
     gemm_tn_at<T, 13, 300>({1, 37, 300});
+    gemm_tn_at<T, 9, 35>({37});
+    gemm_tn_at<T, 11, 35>({37});
     gemm_tn_at<T, 30, 300>({300});
     gemm_tn_at<T, 100, 35>({1, 600});
     gemm_tn_at<T, 6, 5>({1, 40});
