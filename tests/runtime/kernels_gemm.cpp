@@ -27,10 +27,26 @@ namespace {
 constexpr std::initializer_list<std::size_t> all_rows = {1, 2, 3, 4, 5, 6, 7, 13, 64};
 
 
-// Checks integer data bit for bit through the epilogue and, when `random` is set, normal data
+// lm::kernels::gemm<K, N, T, Epi>: the checks below take the GEMM at a static depth and width
+// by address, so that only the GEMM itself is compiled for each K and N, and the checks around
+// it once per value type.
+template <class T, class Epi>
+using gemm_fn = void (*)(T const*, std::size_t, T const*, T*, Epi&, lm::detail::workspace&, bool,
+                         lm::detail::prepacked<T>);
+
+// The GEMM at depth K and width N with the test's bias + ReLU epilogue and, where given, with none.
+template <class T>
+struct gemm_under_test {
+    std::size_t K, N;
+    gemm_fn<T, bias_relu<T>> with_epilogue;
+    gemm_fn<T, lm::kernels::identity_epilogue> plain = nullptr;
+};
+
+// Checks integer data bit for bit through the epilogue and, when `plain` is set, normal data
 // without an epilogue within the error bound (that depends on the depth, not on the width).
-template <class T, std::size_t K, std::size_t N, bool random = true>
-void gemm_at(std::initializer_list<std::size_t> rows) {
+template <class T>
+void check_gemm(gemm_under_test<T> const& f, std::initializer_list<std::size_t> rows) {
+    std::size_t const K = f.K, N = f.N;
     lm::generator g(K * 1000 + N);
     for (std::size_t M : rows) {
         INFO("(" << M << " x " << K << ") x (" << K << " x " << N << ")");
@@ -41,7 +57,7 @@ void gemm_at(std::initializer_list<std::size_t> rows) {
         std::vector<T> C(M * N, T(-99)), C2(M * N, T(-98));
         lm::detail::workspace ws;
         bias_relu<T> epi{bias.data(), N, std::vector<int>(M * N, 0)};
-        lm::kernels::gemm<K, N>(A.data(), M, B.data(), C.data(), epi, ws);
+        f.with_epilogue(A.data(), M, B.data(), C.data(), epi, ws, false, {});
         bias_relu<T> epi2{bias.data(), N, std::vector<int>(M * N, 0)};
         lm::kernels::gemm_scalar(A.data(), M, K, B.data(), N, C2.data(), epi2);
 
@@ -58,13 +74,13 @@ void gemm_at(std::initializer_list<std::size_t> rows) {
         // The epilogue sees every element exactly once, after the whole depth.
         CHECK(std::all_of(epi.seen.begin(), epi.seen.end(), [](int s) { return s == 1; }));
 
-        if constexpr (!random) continue;
+        if (!f.plain) continue;
         // Random data: within the bound that any order of summation in T meets.
         std::vector<T> R(M * K), Q(K * N), D(M * N);
         for (auto& v : R) v = static_cast<T>(g.normal());
         for (auto& v : Q) v = static_cast<T>(g.normal());
         lm::kernels::identity_epilogue id;
-        lm::kernels::gemm<K, N>(R.data(), M, Q.data(), D.data(), id, ws);
+        f.plain(R.data(), M, Q.data(), D.data(), id, ws, false, {});
         std::vector<double> exact(M * N), tol(M * N);
         double const eps = std::numeric_limits<T>::epsilon();
         for (std::size_t i = 0; i < M; ++i)
@@ -80,6 +96,14 @@ void gemm_at(std::initializer_list<std::size_t> rows) {
             }
         CHECK(differences_within(D, exact, tol) == "");
     }
+}
+
+// check_gemm at depth K and width N; `random`: also normal data without an epilogue.
+template <class T, std::size_t K, std::size_t N, bool random = true>
+void gemm_at(std::initializer_list<std::size_t> rows) {
+    gemm_under_test<T> f{K, N, &lm::kernels::gemm<K, N, T, bias_relu<T>>};
+    if constexpr (random) f.plain = &lm::kernels::gemm<K, N, T, lm::kernels::identity_epilogue>;
+    check_gemm(f, rows);
 }
 
 }  // namespace
@@ -219,9 +243,11 @@ struct summing_bias_relu {
 };
 
 // The tile sums add up to the sum of C, exactly for integer data, and the same with 1 and 2
-// threads (each slot belongs to one task).
-template <class T, std::size_t K, std::size_t N>
-void tile_sums_at(std::initializer_list<std::size_t> rows) {
+// threads (each slot belongs to one task). gemm: lamina's GEMM at depth K and width N; slots:
+// sum_slots<N, T>. Only those depend on K and N.
+template <class T>
+void check_tile_sums(std::size_t K, std::size_t N, gemm_fn<T, summing_bias_relu<T>> gemm,
+                     std::size_t (*slots)(std::size_t), std::initializer_list<std::size_t> rows) {
     lamina_test::threads_guard guard;
     lm::generator g(K * 7919 + N);
     for (std::size_t M : rows) {
@@ -231,22 +257,27 @@ void tile_sums_at(std::initializer_list<std::size_t> rows) {
         fill_integers(B, g);
         fill_integers(bias, g, -40, 40);
         lm::detail::workspace ws;
-        std::size_t const n = lm::kernels::sum_slots<N, T>(M);
+        std::size_t const n = slots(M);
         lm::tensor<T, lm::shape<lm::dyn>> s1 = lm::tensor<T, lm::shape<lm::dyn>>::zeros(n),
                                           s2 = lm::tensor<T, lm::shape<lm::dyn>>::zeros(n);  // aligned
         summing_bias_relu<T> epi{bias.data(), s1.data()};
-        lm::kernels::gemm<K, N>(A.data(), M, B.data(), C.data(), epi, ws);
+        gemm(A.data(), M, B.data(), C.data(), epi, ws, false, {});
         double total = 0, want = 0;
         for (T s : s1) total += s;
         for (T c : C) want += c;
         CHECK(total == want);
         lm::set_num_threads(2);
         summing_bias_relu<T> epi2{bias.data(), s2.data()};
-        lm::kernels::gemm<K, N>(A.data(), M, B.data(), C2.data(), epi2, ws);
+        gemm(A.data(), M, B.data(), C2.data(), epi2, ws, false, {});
         lm::set_num_threads(1);
         CHECK(differences(s2, s1, 0) == "");
         CHECK(differences(C2, C, 0) == "");
     }
+}
+
+template <class T, std::size_t K, std::size_t N>
+void tile_sums_at(std::initializer_list<std::size_t> rows) {
+    check_tile_sums<T>(K, N, &lm::kernels::gemm<K, N, T, summing_bias_relu<T>>, &lm::kernels::sum_slots<N, T>, rows);
 }
 
 }  // namespace
