@@ -525,6 +525,15 @@ TEST_CASE("Tied parameters are saved once and tied again on load", "[safetensors
     CHECK(output_of(b, X) == output_of(a, X));
     // Loading into a net that is already tied so changes nothing more.
     CHECK(lm::load(b, dir / "tied.safetensors").tied.empty());
+    // Into another architecture, where the tie cannot hold: the refusal says why the tied name
+    // is missing, and the net keeps its values.
+    lm::Sequential<lm::Input<4>, lm::Dense<4>, lm::Dense<3>> c;
+    auto const before = values_of(c);
+    CHECK_THROWS_MATCHES(lm::load(c, dir / "tied.safetensors"), lm::load_error,
+                         message_has({"not of Sequential", "missing from the file: \"1.weight\"",
+                                      "tied in the file: \"1.weight\" to \"0.weight\", which the net cannot: "
+                                      "they differ in shape or value type"}));
+    CHECK(values_of(c) == before);
 }
 
 TEST_CASE("A net's tied name loads only its owner's values: other values are an error, not dropped", "[safetensors]") {

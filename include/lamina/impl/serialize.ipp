@@ -187,6 +187,7 @@ LAMINA_DECL load_report load_net(std::vector<param_entry> const& params, std::st
     std::map<std::string, std::string> ties;  // alias -> owner: the net's, then the file's
     for (auto const& [alias, owner] : ties_of(params)) ties.emplace(alias, owner);
     std::vector<std::pair<std::string, std::string>> new_ties;
+    std::string refused_ties;  // when not strict, for the problem list of a refusal that follows
     if (has(meta_ties)) {
         auto const j = parse_meta(file, meta_ties);
         if (!j.is_object())
@@ -210,6 +211,8 @@ LAMINA_DECL load_report load_net(std::vector<param_entry> const& params, std::st
                 if (strict_ties)
                     throw load_error(
                         where + " ties " + in_quotes(alias) + " to " + in_quotes(owner) + ", which the net cannot: " + why, r);
+                refused_ties += "  tied in the file: " + in_quotes(alias) + " to " + in_quotes(owner) +
+                                ", which the net cannot: " + why + "\n";
                 continue;
             }
             if (ties.emplace(alias, owner).second) new_ties.emplace_back(alias, owner);
@@ -300,7 +303,8 @@ LAMINA_DECL load_report load_net(std::vector<param_entry> const& params, std::st
     if (refuse_architecture)
         throw load_error(where + " holds the parameters of " + r.file_architecture + ", not of " + arch +
                              (r.complete() ? " (load_options{.check_architecture = false} loads them: their names and shapes fit)"
-                                           : "; its tensors do not fit the net either:\n" + r.problems() + non_strict_hint(r.loaded.size())),
+                                           : "; its tensors do not fit the net either:\n" + r.problems() + refused_ties +
+                                                 non_strict_hint(r.loaded.size())),
                          r);
 
     if (options.strict && !r.complete())
