@@ -188,6 +188,9 @@ LAMINA_DECL load_report load_net(std::vector<param_entry> const& params, std::st
     for (auto const& [alias, owner] : ties_of(params)) ties.emplace(alias, owner);
     std::vector<std::pair<std::string, std::string>> new_ties;
     std::string refused_ties;  // when not strict, for the problem list of a refusal that follows
+    auto const cannot_tie = [](std::string const& alias, std::string const& owner, std::string const& why) {
+        return in_quotes(alias) + " to " + in_quotes(owner) + ", which the net cannot: " + why;
+    };
     if (has(meta_ties)) {
         auto const j = parse_meta(file, meta_ties);
         if (!j.is_object())
@@ -208,11 +211,8 @@ LAMINA_DECL load_report load_net(std::vector<param_entry> const& params, std::st
             else if (auto t = ties.find(alias); t != ties.end() && t->second != owner)
                 why = "the net ties " + in_quotes(alias) + " to " + in_quotes(t->second);
             if (!why.empty()) {
-                if (strict_ties)
-                    throw load_error(
-                        where + " ties " + in_quotes(alias) + " to " + in_quotes(owner) + ", which the net cannot: " + why, r);
-                refused_ties += "  tied in the file: " + in_quotes(alias) + " to " + in_quotes(owner) +
-                                ", which the net cannot: " + why + "\n";
+                if (strict_ties) throw load_error(where + " ties " + cannot_tie(alias, owner, why), r);
+                refused_ties += "  tied in the file: " + cannot_tie(alias, owner, why) + "\n";
                 continue;
             }
             if (ties.emplace(alias, owner).second) new_ties.emplace_back(alias, owner);
@@ -222,9 +222,7 @@ LAMINA_DECL load_report load_net(std::vector<param_entry> const& params, std::st
             bool const chained = ties.contains(t.second) ||
                                  std::ranges::any_of(ties, [&](auto const& u) { return u.second == t.first; });
             if (chained && strict_ties)
-                throw load_error(where + " ties " + in_quotes(t.first) + " to " + in_quotes(t.second) +
-                                     ", which the net cannot: a tied parameter cannot be tied again",
-                                 r);
+                throw load_error(where + " ties " + cannot_tie(t.first, t.second, "a tied parameter cannot be tied again"), r);
             if (chained) ties.erase(t.first);
             return chained;
         });
@@ -349,7 +347,8 @@ LAMINA_DECL load_report load_net(std::vector<param_entry> const& params, std::st
     copy_in(staged, ref ? &backup : nullptr);
     {
         if (ref) {
-            std::string worst;  // the output furthest from the saved one, as the message names it
+            std::size_t worst = 0;  // the output furthest from the saved one, as the message names it
+            double worst_got = 0;
             try {
                 auto const y = runner.run(runner.batch_of(ref->in_shape), ref->in);
                 for (std::size_t i = 0; i < ref->out.size(); ++i) {
@@ -358,7 +357,8 @@ LAMINA_DECL load_report load_net(std::vector<param_entry> const& params, std::st
                     if (std::isnan(err)) err = std::numeric_limits<double>::infinity();
                     if (i == 0 || err > r.self_test_error) {
                         r.self_test_error = err;
-                        worst = "output " + std::to_string(i) + " is " + number(got) + " but was " + number(want);
+                        worst = i;
+                        worst_got = got;
                     }
                 }
             } catch (...) {
@@ -367,8 +367,9 @@ LAMINA_DECL load_report load_net(std::vector<param_entry> const& params, std::st
             }
             if (!(r.self_test_error <= options.tolerance)) {
                 copy_in(backup, nullptr);
-                throw load_error(where + " fails its self-test: on the reference batch stored in the file, " + worst +
-                                     " when the file was saved, a difference of " + number(r.self_test_error) +
+                throw load_error(where + " fails its self-test: on the reference batch stored in the file, output " +
+                                     std::to_string(worst) + " is " + number(worst_got) + " but was " +
+                                     number(ref->out[worst]) + " when the file was saved, a difference of " + number(r.self_test_error) +
                                      " as |output - saved| / (1 + |saved|), the largest of its " +
                                      std::to_string(ref->out.size()) + " outputs, over the tolerance of " +
                                      number(options.tolerance) +
